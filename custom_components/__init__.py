@@ -1,0 +1,1 @@
+"""Custom integrations (this package exists so that pytest can import them)."""

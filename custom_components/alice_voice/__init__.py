@@ -1,0 +1,1 @@
+"""Alice Voice: a Swedish-first hybrid voice assistant for Home Assistant."""

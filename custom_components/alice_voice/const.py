@@ -1,0 +1,108 @@
+"""Constants for the Alice Voice integration."""
+
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "alice_voice"
+LOGGER = logging.getLogger(__package__)
+
+# --- Config entry: the connections -------------------------------------------
+CONF_OLLAMA_URL: Final = "ollama_url"
+CONF_OLLAMA_API_KEY: Final = "ollama_api_key"
+CONF_OPENAI_API_KEY: Final = "openai_api_key"
+CONF_OPENAI_BASE_URL: Final = "openai_base_url"
+SECTION_ADVANCED: Final = "advanced"
+
+DEFAULT_OLLAMA_URL: Final = "http://127.0.0.1:11434"
+
+# --- Conversation subentry: one agent ------------------------------------------
+SUBENTRY_CONVERSATION: Final = "conversation"
+
+CONF_LANGUAGE: Final = "language"
+CONF_ROUTE_MODE: Final = "mode"
+CONF_LOCAL_MODEL: Final = "local_model"
+CONF_THINK_LEVEL: Final = "think_level"
+CONF_REALTIME_MODEL: Final = "realtime_model"
+CONF_REALTIME_VOICE: Final = "realtime_voice"
+CONF_PROMPT: Final = "prompt"
+CONF_CONFIDENCE_THRESHOLD: Final = "confidence_threshold"
+CONF_KEEP_ALIVE: Final = "keep_alive"
+CONF_MAX_HISTORY: Final = "max_history"
+CONF_NUM_CTX: Final = "num_ctx"
+CONF_THINK_TIMEOUT: Final = "think_timeout"
+
+
+class Language(StrEnum):
+    """Languages an agent speaks."""
+
+    SWEDISH = "sv"
+    ENGLISH = "en"
+
+
+class RouteMode(StrEnum):
+    """Which backends an agent may use."""
+
+    HYBRID = "hybrid"
+    CLOUD_ONLY = "cloud_only"
+    LOCAL_ONLY = "local_only"
+
+
+class ThinkLevel(StrEnum):
+    """Reasoning effort for the local model (gpt-oss takes low, medium or high)."""
+
+    OFF = "off"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+REALTIME_MODELS: Final = (
+    "gpt-realtime",
+    "gpt-realtime-mini",
+    "gpt-realtime-1.5",
+    "gpt-realtime-2",
+    "gpt-realtime-2.1",
+    "gpt-realtime-2.1-mini",
+)
+REALTIME_VOICES: Final = (
+    "marin",
+    "cedar",
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "sage",
+    "shimmer",
+    "verse",
+)
+
+DEFAULT_NAME: Final = "Alice"
+DEFAULT_LOCAL_MODEL: Final = "gpt-oss:20b"
+DEFAULT_REALTIME_MODEL: Final = "gpt-realtime"
+DEFAULT_REALTIME_VOICE: Final = "marin"
+DEFAULT_CONFIDENCE_THRESHOLD: Final = 0.85
+DEFAULT_KEEP_ALIVE: Final = -1  # seconds; negative keeps the model loaded
+DEFAULT_MAX_HISTORY: Final = 50  # turns (user messages) kept in the prompt
+DEFAULT_NUM_CTX: Final = 8192
+DEFAULT_THINK_TIMEOUT: Final = 60.0  # seconds without a streamed chunk
+
+DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, object]] = {
+    CONF_LANGUAGE: Language.SWEDISH.value,
+    CONF_ROUTE_MODE: RouteMode.HYBRID.value,
+    CONF_LOCAL_MODEL: DEFAULT_LOCAL_MODEL,
+    CONF_THINK_LEVEL: ThinkLevel.LOW.value,
+    CONF_REALTIME_MODEL: DEFAULT_REALTIME_MODEL,
+    CONF_REALTIME_VOICE: DEFAULT_REALTIME_VOICE,
+    CONF_CONFIDENCE_THRESHOLD: DEFAULT_CONFIDENCE_THRESHOLD,
+    CONF_KEEP_ALIVE: DEFAULT_KEEP_ALIVE,
+    CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
+    CONF_NUM_CTX: DEFAULT_NUM_CTX,
+    CONF_THINK_TIMEOUT: DEFAULT_THINK_TIMEOUT,
+}
+
+# --- Limits --------------------------------------------------------------------
+MAX_TOOL_ITERATIONS: Final = 10  # core ollama/anthropic bound
+MAX_INPUT_CHARS: Final = 4000  # longer input is refused with a clear message
+CONNECT_TIMEOUT: Final = 10.0  # seconds, validation and setup
