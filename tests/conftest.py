@@ -5,10 +5,152 @@
 # imports voluptuous.
 import custom_components.alice_voice  # noqa: F401  # isort: skip
 
+from collections.abc import AsyncIterator
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_LLM_HASS_API, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+    llm,
+)
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.alice_voice.const import (
+    CONF_LANGUAGE,
+    CONF_OLLAMA_URL,
+    DEFAULT_CONVERSATION_OPTIONS,
+    DOMAIN,
+    SUBENTRY_CONVERSATION,
+)
+
+from .servers.ollama import OllamaTestServer
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/alice_voice."""
     return
+
+
+@pytest.fixture
+async def ollama_server(socket_enabled: None) -> AsyncIterator[OllamaTestServer]:
+    """A protocol-faithful Ollama on 127.0.0.1."""
+    server = OllamaTestServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def agent_overrides() -> dict[str, Any]:
+    """Parametrize to change the agent's options."""
+    return {}
+
+
+@pytest.fixture
+def agent_options(agent_overrides: dict[str, Any]) -> dict[str, Any]:
+    """Options of the agent subentry: Swedish, with the Assist tools."""
+    return {
+        **DEFAULT_CONVERSATION_OPTIONS,
+        CONF_LANGUAGE: "sv",
+        CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+        **agent_overrides,
+    }
+
+
+@pytest.fixture
+def entry_overrides() -> dict[str, Any]:
+    """Parametrize to change the entry's connections."""
+    return {}
+
+
+@pytest.fixture
+def entry_data(ollama_server: OllamaTestServer, entry_overrides: dict[str, Any]) -> dict[str, Any]:
+    """Connections of the config entry."""
+    return {CONF_OLLAMA_URL: ollama_server.url, **entry_overrides}
+
+
+@pytest.fixture
+def mock_config_entry(
+    hass: HomeAssistant, entry_data: dict[str, Any], agent_options: dict[str, Any]
+) -> MockConfigEntry:
+    """An Alice Voice entry with one Swedish agent."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alice Voice (test)",
+        data=entry_data,
+        version=1,
+        minor_version=1,
+        subentries_data=[
+            ConfigSubentryData(
+                data=agent_options,
+                subentry_type=SUBENTRY_CONVERSATION,
+                title="Alice",
+                unique_id=None,
+            )
+        ],
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def setup_ha(hass: HomeAssistant) -> None:
+    """Core pieces the conversation agent needs (exposed entities first)."""
+    hass.config.language = "sv"
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, setup_ha: None, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up Alice Voice against the test Ollama."""
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+def agent_id(init_integration: MockConfigEntry, entity_registry: er.EntityRegistry) -> str:
+    """The entity id of the agent."""
+    subentry_id = next(iter(init_integration.subentries))
+    entity_id = entity_registry.async_get_entity_id("conversation", DOMAIN, subentry_id)
+    assert entity_id is not None
+    return entity_id
+
+
+@pytest.fixture
+async def demo_lights(hass: HomeAssistant, setup_ha: None) -> dict[str, str]:
+    """The demo lights, with the kitchen's in the area Kök: name -> entity id."""
+    entry = MockConfigEntry(domain="demo")
+    entry.add_to_hass(hass)
+    with patch(
+        "homeassistant.components.demo.COMPONENTS_WITH_CONFIG_ENTRY_DEMO_PLATFORM",
+        [Platform.LIGHT],
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    areas = ar.async_get(hass)
+    entities = er.async_get(hass)
+    kitchen = areas.async_create("Kök")
+    bedroom = areas.async_create("Sovrum")
+    lights = {
+        "kitchen": "light.kitchen_lights",
+        "bedroom": "light.bed_light",
+        "living_room": "light.living_room_rgbww_lights",
+    }
+    devices = dr.async_get(hass)
+    for key, area in (("kitchen", kitchen), ("bedroom", bedroom)):
+        device_id = entities.async_get(lights[key]).device_id  # type: ignore[union-attr]
+        assert device_id is not None
+        devices.async_update_device(device_id, area_id=area.id)
+    return lights

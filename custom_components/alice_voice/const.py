@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 import logging
-from typing import Final
+from typing import Any, Final
 
 DOMAIN: Final = "alice_voice"
 LOGGER = logging.getLogger(__package__)
@@ -88,7 +88,7 @@ DEFAULT_MAX_HISTORY: Final = 50  # turns (user messages) kept in the prompt
 DEFAULT_NUM_CTX: Final = 8192
 DEFAULT_THINK_TIMEOUT: Final = 60.0  # seconds without a streamed chunk
 
-DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, object]] = {
+DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_LANGUAGE: Language.SWEDISH.value,
     CONF_ROUTE_MODE: RouteMode.HYBRID.value,
     CONF_LOCAL_MODEL: DEFAULT_LOCAL_MODEL,

@@ -1,0 +1,510 @@
+"""Config flow for Alice Voice.
+
+The config entry holds the connections (Ollama, and optionally OpenAI); each
+agent is a ``conversation`` subentry with its language, mode and models.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, cast, override
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers import config_validation as cv, llm
+from homeassistant.helpers.httpx_client import get_async_client
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TemplateSelector,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.util.ssl import get_default_context
+import openai
+import probatio
+
+from .backends.ollama import OllamaAuthError, OllamaBackend, OllamaError
+from .const import (
+    CONF_CONFIDENCE_THRESHOLD,
+    CONF_KEEP_ALIVE,
+    CONF_LANGUAGE,
+    CONF_LOCAL_MODEL,
+    CONF_MAX_HISTORY,
+    CONF_NUM_CTX,
+    CONF_OLLAMA_API_KEY,
+    CONF_OLLAMA_URL,
+    CONF_OPENAI_API_KEY,
+    CONF_OPENAI_BASE_URL,
+    CONF_PROMPT,
+    CONF_REALTIME_MODEL,
+    CONF_REALTIME_VOICE,
+    CONF_ROUTE_MODE,
+    CONF_THINK_LEVEL,
+    CONF_THINK_TIMEOUT,
+    CONNECT_TIMEOUT,
+    DEFAULT_CONVERSATION_OPTIONS,
+    DEFAULT_NAME,
+    DEFAULT_OLLAMA_URL,
+    DOMAIN,
+    LOGGER,
+    REALTIME_MODELS,
+    REALTIME_VOICES,
+    SECTION_ADVANCED,
+    SUBENTRY_CONVERSATION,
+    Language,
+    RouteMode,
+    ThinkLevel,
+)
+from .helpers import host_of
+from .models import AliceVoiceConfigEntry
+
+ADVANCED_OPTIONS = (
+    CONF_CONFIDENCE_THRESHOLD,
+    CONF_KEEP_ALIVE,
+    CONF_MAX_HISTORY,
+    CONF_NUM_CTX,
+    CONF_THINK_TIMEOUT,
+)
+SECRETS = (CONF_OLLAMA_API_KEY, CONF_OPENAI_API_KEY)
+
+
+def _connection_schema(show_advanced: bool) -> probatio.Schema:
+    """Return the schema of the connection form."""
+    password = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+    schema: dict[Any, Any] = {
+        probatio.Required(CONF_OLLAMA_URL, default=DEFAULT_OLLAMA_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        probatio.Optional(CONF_OLLAMA_API_KEY): password,
+        probatio.Optional(CONF_OPENAI_API_KEY): password,
+    }
+    if show_advanced:
+        schema[probatio.Optional(CONF_OPENAI_BASE_URL)] = TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        )
+    return probatio.Schema(schema)
+
+
+REAUTH_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(CONF_OLLAMA_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        probatio.Optional(CONF_OPENAI_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Strip whitespace and drop empty optional values."""
+    data: dict[str, Any] = {}
+    for key, raw in user_input.items():
+        value = raw.strip() if isinstance(raw, str) else raw
+        if isinstance(value, str) and key in (CONF_OLLAMA_URL, CONF_OPENAI_BASE_URL):
+            value = value.rstrip("/")
+        if value not in (None, ""):
+            data[key] = value
+    return data
+
+
+async def async_validate_connections(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> dict[str, str]:
+    """Check every connection in ``data``; return form errors keyed by field."""
+    errors: dict[str, str] = {}
+    for key in (CONF_OLLAMA_URL, CONF_OPENAI_BASE_URL):
+        if key in data:
+            try:
+                cv.url(data[key])
+            except probatio.Invalid:
+                errors[key] = "invalid_url"
+    if errors:
+        return errors
+
+    backend = OllamaBackend(
+        data[CONF_OLLAMA_URL],
+        api_key=data.get(CONF_OLLAMA_API_KEY),
+        verify=get_default_context(),
+        timeout=CONNECT_TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT,
+    )
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await backend.list_models()
+    except OllamaAuthError:
+        errors[CONF_OLLAMA_API_KEY] = "invalid_auth"
+    except TimeoutError, OllamaError:
+        errors[CONF_OLLAMA_URL] = "cannot_connect"
+    except Exception:  # noqa: BLE001 - anything else is shown as "unknown"
+        LOGGER.exception("Unexpected error validating the Ollama connection")
+        errors["base"] = "unknown"
+    finally:
+        await backend.close()
+
+    if api_key := data.get(CONF_OPENAI_API_KEY):
+        client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=data.get(CONF_OPENAI_BASE_URL),
+            http_client=cast("Any", get_async_client(hass)),
+            max_retries=0,
+        )
+        try:
+            await client.with_options(timeout=CONNECT_TIMEOUT).models.list()
+        except openai.AuthenticationError, openai.PermissionDeniedError:
+            errors[CONF_OPENAI_API_KEY] = "invalid_auth"
+        except openai.APIConnectionError:
+            errors[
+                CONF_OPENAI_BASE_URL if CONF_OPENAI_BASE_URL in data else CONF_OPENAI_API_KEY
+            ] = "cannot_connect"
+        except openai.OpenAIError:
+            LOGGER.exception("Unexpected error validating the OpenAI key")
+            errors[CONF_OPENAI_API_KEY] = "unknown"
+    return errors
+
+
+def default_language(hass: HomeAssistant) -> str:
+    """Alice speaks English to an English home and Swedish to everyone else."""
+    return Language.ENGLISH if hass.config.language.startswith("en") else Language.SWEDISH
+
+
+def _title(data: Mapping[str, Any]) -> str:
+    """Return the entry title: the Ollama host."""
+    return f"Alice Voice ({host_of(data[CONF_OLLAMA_URL])})"
+
+
+class AliceVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add Alice Voice: connect to Ollama and, optionally, OpenAI."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the connections."""
+        errors: dict[str, str] = {}
+        schema = _connection_schema(self.show_advanced_options)
+        if user_input is not None:
+            data = _clean(user_input)
+            self._async_abort_entries_match({CONF_OLLAMA_URL: data[CONF_OLLAMA_URL]})
+            if not (errors := await async_validate_connections(self.hass, data)):
+                subentry_data = {**DEFAULT_CONVERSATION_OPTIONS}
+                subentry_data[CONF_LANGUAGE] = default_language(self.hass)
+                subentry_data[CONF_LLM_HASS_API] = [llm.LLM_API_ASSIST]
+                return self.async_create_entry(
+                    title=_title(data),
+                    data=data,
+                    subentries=[
+                        {
+                            "subentry_type": SUBENTRY_CONVERSATION,
+                            "data": subentry_data,
+                            "title": DEFAULT_NAME,
+                            "unique_id": None,
+                        }
+                    ],
+                )
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start re-authentication when a key was rejected."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for new API keys."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {k: v for k, v in entry.data.items() if k not in SECRETS}
+            data.update(_clean(user_input))
+            if not (errors := await async_validate_connections(self.hass, data)):
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                REAUTH_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the connections of an existing entry."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        schema = _connection_schema(
+            self.show_advanced_options or CONF_OPENAI_BASE_URL in entry.data
+        )
+        suggested: Mapping[str, Any] = entry.data
+        if user_input is not None:
+            data = _clean(user_input)
+            for other in self._async_current_entries(include_ignore=False):
+                if (
+                    other.entry_id != entry.entry_id
+                    and other.data.get(CONF_OLLAMA_URL) == data[CONF_OLLAMA_URL]
+                ):
+                    return self.async_abort(reason="already_configured")
+            if not (errors := await async_validate_connections(self.hass, data)):
+                return self.async_update_reload_and_abort(entry, title=_title(data), data=data)
+            suggested = user_input
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentry types: one per agent."""
+        return {SUBENTRY_CONVERSATION: ConversationSubentryFlow}
+
+
+def _select(
+    options: list[str] | tuple[str, ...], key: str, *, custom: bool = False
+) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(options),
+            translation_key=key,
+            mode=SelectSelectorMode.DROPDOWN,
+            custom_value=custom,
+        )
+    )
+
+
+def conversation_schema(
+    hass: HomeAssistant, *, is_new: bool, installed_models: list[str]
+) -> probatio.Schema:
+    """Return the schema of the agent form."""
+    apis = [SelectOptionDict(label=api.name, value=api.id) for api in llm.async_get_apis(hass)]
+    models = list(
+        dict.fromkeys([*installed_models, DEFAULT_CONVERSATION_OPTIONS[CONF_LOCAL_MODEL]])
+    )
+    schema: dict[Any, Any] = {}
+    if is_new:
+        schema[probatio.Required(CONF_NAME, default=DEFAULT_NAME)] = TextSelector()
+    schema.update(
+        {
+            probatio.Required(CONF_LANGUAGE): _select(
+                [lang.value for lang in Language], CONF_LANGUAGE
+            ),
+            probatio.Required(CONF_ROUTE_MODE): _select(
+                [m.value for m in RouteMode], CONF_ROUTE_MODE
+            ),
+            probatio.Required(CONF_LOCAL_MODEL): SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(label=m, value=m) for m in models],
+                    mode=SelectSelectorMode.DROPDOWN,
+                    custom_value=True,
+                    sort=True,
+                )
+            ),
+            probatio.Required(CONF_THINK_LEVEL): _select(
+                [t.value for t in ThinkLevel], CONF_THINK_LEVEL
+            ),
+            probatio.Required(CONF_REALTIME_MODEL): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(REALTIME_MODELS),
+                    mode=SelectSelectorMode.DROPDOWN,
+                    custom_value=True,
+                )
+            ),
+            probatio.Required(CONF_REALTIME_VOICE): _select(REALTIME_VOICES, CONF_REALTIME_VOICE),
+            probatio.Optional(CONF_PROMPT): TemplateSelector(),
+            probatio.Optional(CONF_LLM_HASS_API): SelectSelector(
+                SelectSelectorConfig(options=apis, multiple=True)
+            ),
+            probatio.Required(SECTION_ADVANCED): section(
+                probatio.Schema(
+                    {
+                        probatio.Required(CONF_CONFIDENCE_THRESHOLD): NumberSelector(
+                            NumberSelectorConfig(
+                                min=0.5, max=0.99, step=0.01, mode=NumberSelectorMode.SLIDER
+                            )
+                        ),
+                        probatio.Required(CONF_KEEP_ALIVE): NumberSelector(
+                            NumberSelectorConfig(
+                                min=-1,
+                                max=86400,
+                                step=1,
+                                mode=NumberSelectorMode.BOX,
+                                unit_of_measurement="s",
+                            )
+                        ),
+                        probatio.Required(CONF_MAX_HISTORY): NumberSelector(
+                            NumberSelectorConfig(
+                                min=0, max=500, step=1, mode=NumberSelectorMode.BOX
+                            )
+                        ),
+                        probatio.Required(CONF_NUM_CTX): NumberSelector(
+                            NumberSelectorConfig(
+                                min=2048, max=131072, step=1024, mode=NumberSelectorMode.BOX
+                            )
+                        ),
+                        probatio.Required(CONF_THINK_TIMEOUT): NumberSelector(
+                            NumberSelectorConfig(
+                                min=5,
+                                max=600,
+                                step=1,
+                                mode=NumberSelectorMode.BOX,
+                                unit_of_measurement="s",
+                            )
+                        ),
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+    return probatio.Schema(schema)
+
+
+def _suggested(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Nest the stored (flat) options the way the form shows them."""
+    values = {**DEFAULT_CONVERSATION_OPTIONS, **options}
+    suggested = {k: v for k, v in values.items() if k not in ADVANCED_OPTIONS}
+    suggested[SECTION_ADVANCED] = {k: values[k] for k in ADVANCED_OPTIONS}
+    return suggested
+
+
+def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Store the form's input flat, with whole numbers as ints."""
+    data = {k: v for k, v in user_input.items() if k != SECTION_ADVANCED}
+    for key, value in user_input.get(SECTION_ADVANCED, {}).items():
+        data[key] = (
+            int(value) if key in (CONF_KEEP_ALIVE, CONF_MAX_HISTORY, CONF_NUM_CTX) else value
+        )
+    if not data.get(CONF_PROMPT):
+        data.pop(CONF_PROMPT, None)
+    if not data.get(CONF_LLM_HASS_API):
+        data.pop(CONF_LLM_HASS_API, None)
+    return data
+
+
+class ConversationSubentryFlow(ConfigSubentryFlow):
+    """Add or change one Alice agent."""
+
+    def __init__(self) -> None:
+        """Initialize the flow."""
+        super().__init__()
+        self._title: str | None = None
+        self._data: dict[str, Any] = {}
+        self._download_task: asyncio.Task[None] | None = None
+
+    @property
+    def _is_new(self) -> bool:
+        return self.source == "user"
+
+    @property
+    def _backend(self) -> OllamaBackend:
+        entry: AliceVoiceConfigEntry = self._get_entry()
+        return entry.runtime_data.ollama
+
+    async def _installed_models(self) -> list[str] | None:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                return await self._backend.list_models()
+        except TimeoutError, OllamaError:
+            return None
+
+    async def async_step_set_options(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show and save the agent's settings."""
+        if self._get_entry().state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        if (installed := await self._installed_models()) is None:
+            return self.async_abort(reason="cannot_connect")
+
+        if user_input is None:
+            options: Mapping[str, Any] = (
+                {
+                    CONF_LANGUAGE: default_language(self.hass),
+                    CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+                }
+                if self._is_new
+                else self._get_reconfigure_subentry().data
+            )
+            schema = conversation_schema(self.hass, is_new=self._is_new, installed_models=installed)
+            return self.async_show_form(
+                step_id="set_options",
+                data_schema=self.add_suggested_values_to_schema(schema, _suggested(options)),
+            )
+
+        if self._is_new:
+            self._title = user_input.pop(CONF_NAME)
+        self._data = _flatten(user_input)
+        if self._data[CONF_LOCAL_MODEL] not in installed:
+            return await self.async_step_download()
+        return self._save()
+
+    async_step_user = async_step_set_options
+    async_step_reconfigure = async_step_set_options
+
+    async def async_step_download(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pull the local model, showing progress."""
+        model = self._data[CONF_LOCAL_MODEL]
+        if self._download_task is None:
+            self._download_task = self.hass.async_create_background_task(
+                self._backend.pull(model), f"{DOMAIN} pull {model}"
+            )
+        if not self._download_task.done():
+            return self.async_show_progress(
+                step_id="download",
+                progress_action="download",
+                progress_task=self._download_task,
+                description_placeholders={"model": model},
+            )
+        if err := self._download_task.exception():
+            LOGGER.error("Could not download the model %s: %s", model, err)
+            return self.async_show_progress_done(next_step_id="download_failed")
+        return self.async_show_progress_done(next_step_id="finish")
+
+    async def async_step_download_failed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Stop: the model could not be downloaded."""
+        return self.async_abort(
+            reason="download_failed",
+            description_placeholders={"model": self._data[CONF_LOCAL_MODEL]},
+        )
+
+    async def async_step_finish(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Save after the download."""
+        return self._save()
+
+    def _save(self) -> SubentryFlowResult:
+        if self._is_new:
+            assert self._title is not None
+            return self.async_create_entry(title=self._title, data=self._data)
+        return self.async_update_and_abort(
+            self._get_entry(), self._get_reconfigure_subentry(), data=self._data
+        )

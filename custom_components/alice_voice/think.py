@@ -1,0 +1,228 @@
+"""The think path: a local Ollama model with Home Assistant's tools.
+
+Runs a bounded tool loop: each round streams one assistant message from
+Ollama into the chat log (so the Assist pipeline can start speaking early),
+Home Assistant runs the tool calls as they arrive, and the next round sends
+the results back, until the model answers without calling a tool.
+"""
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+import json
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.helpers import llm
+from homeassistant.helpers.json import json_dumps
+import probatio
+
+from .backends.ollama import (
+    ChatChunk,
+    ChatMetrics,
+    OllamaBackend,
+    OllamaError,
+    format_keep_alive,
+    think_value,
+)
+from .const import (
+    CONF_KEEP_ALIVE,
+    CONF_LOCAL_MODEL,
+    CONF_MAX_HISTORY,
+    CONF_NUM_CTX,
+    CONF_THINK_LEVEL,
+    CONF_THINK_TIMEOUT,
+    DEFAULT_CONVERSATION_OPTIONS,
+    LOGGER,
+    MAX_TOOL_ITERATIONS,
+)
+from .errors import AliceVoiceTurnError, ollama_turn_error
+from .helpers import host_of
+
+
+@dataclass(slots=True, frozen=True)
+class ThinkSettings:
+    """The agent options the think path uses."""
+
+    model: str
+    think_level: str
+    keep_alive: int
+    max_history: int
+    num_ctx: int
+    timeout: float
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ThinkSettings:
+        """Read the settings from a subentry's data, with defaults."""
+        values = {**DEFAULT_CONVERSATION_OPTIONS, **options}
+        return cls(
+            model=str(values[CONF_LOCAL_MODEL]),
+            think_level=str(values[CONF_THINK_LEVEL]),
+            keep_alive=int(values[CONF_KEEP_ALIVE]),
+            max_history=int(values[CONF_MAX_HISTORY]),
+            num_ctx=int(values[CONF_NUM_CTX]),
+            timeout=float(values[CONF_THINK_TIMEOUT]),
+        )
+
+
+@dataclass(slots=True)
+class ThinkResult:
+    """What one think-path turn did."""
+
+    rounds: int = 0
+    tools_used: list[str] = field(default_factory=list)
+    tool_errors: list[str] = field(default_factory=list)
+    metrics: list[ChatMetrics] = field(default_factory=list)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens evaluated over all rounds."""
+        return sum(m.prompt_eval_count or 0 for m in self.metrics)
+
+
+def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
+    """Describe a Home Assistant tool the way Ollama wants it."""
+    spec: dict[str, Any] = {
+        "name": tool.name,
+        "parameters": probatio.to_openapi(
+            tool.parameters, custom_serializer=custom_serializer, openapi_version="3.1.0"
+        ),
+    }
+    if tool.description:
+        spec["description"] = tool.description
+    return {"type": "function", "function": spec}
+
+
+def convert_content(content: conversation.Content) -> dict[str, Any]:
+    """Turn one chat-log entry into an Ollama message."""
+    if isinstance(content, conversation.ToolResultContent):
+        return {
+            "role": "tool",
+            "tool_name": content.tool_name,
+            "content": json_dumps({"data": content.result.data, "error": content.result.error}),
+        }
+    if isinstance(content, conversation.AssistantContent):
+        message: dict[str, Any] = {"role": "assistant", "content": content.content or ""}
+        if content.tool_calls:
+            message["tool_calls"] = [
+                {"function": {"name": call.tool_name, "arguments": call.tool_args}}
+                for call in content.tool_calls
+            ]
+        return message
+    # System and user content: prior thinking is not sent back, it only costs tokens.
+    return {"role": content.role, "content": content.content or ""}
+
+
+def trim_history(messages: list[dict[str, Any]], max_turns: int) -> list[dict[str, Any]]:
+    """Keep the system prompt and the last ``max_turns`` turns before the current one.
+
+    A turn starts at a user message, so the cut never separates a tool call
+    from its result. ``max_turns`` < 1 keeps everything.
+    """
+    if max_turns < 1:
+        return messages
+    user_indexes = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if len(user_indexes) <= max_turns + 1:
+        return messages
+    start = user_indexes[-(max_turns + 1)]
+    head = [m for m in messages[:1] if m["role"] == "system"]
+    return head + messages[start:]
+
+
+class ThinkPath:
+    """Answer with the local model and tools."""
+
+    def __init__(self, backend: OllamaBackend, settings: ThinkSettings) -> None:
+        """Initialize with the entry's backend and the agent's settings."""
+        self.backend = backend
+        self.settings = settings
+
+    def _error(self, err: OllamaError) -> AliceVoiceTurnError:
+        return ollama_turn_error(err, host=host_of(self.backend.host), model=self.settings.model)
+
+    async def async_run(self, agent_id: str, chat_log: conversation.ChatLog) -> ThinkResult:
+        """Run the tool loop until the model answers; raise AliceVoiceTurnError on failure."""
+        settings = self.settings
+        try:
+            info = await self.backend.model_info(settings.model)
+        except OllamaError as err:
+            raise self._error(err) from err
+
+        tools: list[dict[str, Any]] | None = None
+        if chat_log.llm_api is not None and info.supports_tools:
+            tools = [
+                format_tool(tool, chat_log.llm_api.custom_serializer)
+                for tool in chat_log.llm_api.tools
+            ]
+        result = ThinkResult()
+        for _ in range(MAX_TOOL_ITERATIONS):
+            result.rounds += 1
+            messages = trim_history(
+                [convert_content(c) for c in chat_log.content], settings.max_history
+            )
+            stream = self.backend.chat(
+                settings.model,
+                messages,
+                tools=tools,
+                think=think_value(info, settings.think_level),
+                keep_alive=format_keep_alive(settings.keep_alive),
+                options={"num_ctx": settings.num_ctx},
+                chunk_timeout=settings.timeout,
+            )
+            added = 0
+            try:
+                async for content in chat_log.async_add_delta_content_stream(
+                    agent_id, self._deltas(stream, result, tools_allowed=tools is not None)
+                ):
+                    added += 1
+                    self._record(content, result)
+            except OllamaError as err:
+                raise self._error(err) from err
+            # Done when the model answered without tools, or went quiet.
+            if not added or not chat_log.unresponded_tool_results:
+                return result
+        LOGGER.warning(
+            "The model %s kept calling tools for %d rounds; stopping", settings.model, result.rounds
+        )
+        raise AliceVoiceTurnError("tool_loop", {"rounds": str(result.rounds)})
+
+    @staticmethod
+    def _record(
+        content: conversation.AssistantContent | conversation.ToolResultContent, result: ThinkResult
+    ) -> None:
+        if isinstance(content, conversation.ToolResultContent):
+            result.tools_used.append(content.tool_name)
+            if content.result.error:
+                result.tool_errors.append(content.tool_name)
+                LOGGER.warning(
+                    "Tool %s failed: %s",
+                    content.tool_name,
+                    json.dumps(content.result.data, default=str)[:300],
+                )
+
+    @staticmethod
+    async def _deltas(
+        stream: AsyncIterator[ChatChunk], result: ThinkResult, *, tools_allowed: bool
+    ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
+        """Turn Ollama chunks into chat-log deltas (one assistant message)."""
+        yield {"role": "assistant"}
+        async for chunk in stream:
+            delta: conversation.AssistantContentDeltaDict = {}
+            if chunk.thinking:
+                delta["thinking_content"] = chunk.thinking
+            if chunk.content:
+                delta["content"] = chunk.content
+            if chunk.tool_calls:
+                if tools_allowed:
+                    delta["tool_calls"] = [
+                        llm.ToolInput(tool_name=call.name, tool_args=call.arguments)
+                        for call in chunk.tool_calls
+                    ]
+                else:
+                    LOGGER.warning(
+                        "Ignoring tool calls from a model that was offered no tools: %s",
+                        ", ".join(call.name for call in chunk.tool_calls),
+                    )
+            if chunk.metrics is not None:
+                result.metrics.append(chunk.metrics)
+            if delta:
+                yield delta

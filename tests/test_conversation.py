@@ -1,0 +1,484 @@
+"""The think path end to end: Home Assistant → Alice → the test Ollama → HA's tools."""
+
+import logging
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.alice_voice.const import (
+    CONF_KEEP_ALIVE,
+    CONF_LANGUAGE,
+    CONF_LOCAL_MODEL,
+    CONF_MAX_HISTORY,
+    CONF_OLLAMA_API_KEY,
+    CONF_PROMPT,
+    CONF_THINK_LEVEL,
+    CONF_THINK_TIMEOUT,
+    MAX_TOOL_ITERATIONS,
+)
+from custom_components.alice_voice.status import BackendState, VoiceState
+from homeassistant.components import conversation
+from homeassistant.const import CONF_LLM_HASS_API, STATE_OFF, STATE_ON
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import chat_session, intent
+
+from .servers.ollama import ChatRequest, OllamaTestServer, ScriptedReply
+
+
+async def converse(
+    hass: HomeAssistant, agent_id: str, text: str, conversation_id: str | None = None
+) -> conversation.ConversationResult:
+    """Send ``text`` to the agent the way the Assist pipeline does."""
+    return await conversation.async_converse(
+        hass, text, conversation_id, Context(), language="sv", agent_id=agent_id
+    )
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    """The spoken answer."""
+    return str(result.response.speech["plain"]["speech"])
+
+
+def turn_on_kitchen(ollama_server: OllamaTestServer) -> None:
+    """Script the model: call HassTurnOn for the kitchen, then confirm in Swedish."""
+    ollama_server.add_rule(
+        ScriptedReply(content=["Nu ", "är ", "lampan ", "i ", "köket ", "tänd."]),
+        after_tool=True,
+    )
+    ollama_server.add_rule(
+        ScriptedReply(
+            thinking="Användaren vill tända i köket.",
+            tool_calls=[
+                {"name": "intent__HassTurnOn", "arguments": {"area": "Kök", "domain": ["light"]}}
+            ],
+        ),
+        user="tänd",
+    )
+
+
+async def test_swedish_turn_turns_on_the_kitchen_light(
+    hass: HomeAssistant,
+    demo_lights: dict[str, str],
+    ollama_server: OllamaTestServer,
+    agent_id: str,
+) -> None:
+    """"Tänd lampan i köket": the model calls HA's intent tool and the real light goes on."""
+    kitchen = demo_lights["kitchen"]
+    await hass.services.async_call("light", "turn_off", {"entity_id": kitchen}, blocking=True)
+    assert hass.states.get(kitchen).state == STATE_OFF  # type: ignore[union-attr]
+    turn_on_kitchen(ollama_server)
+
+    result = await converse(hass, agent_id, "Tänd lampan i köket")
+
+    assert hass.states.get(kitchen).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(demo_lights["bedroom"]).state == STATE_OFF  # type: ignore[union-attr]
+    assert speech(result) == "Nu är lampan i köket tänd."
+    assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
+
+    first, second = ollama_server.chat_requests
+    assert first.model == "gpt-oss:20b"
+    assert "intent__HassTurnOn" in first.tool_names
+    assert first.body["think"] == "low"  # gpt-oss takes a level, never a boolean
+    assert first.body["keep_alive"] == -1
+    assert first.body["options"]["num_ctx"] == 8192
+    assert first.system_prompt.startswith("Du är Alice")
+    assert first.last_user_text == "Tänd lampan i köket"
+    # The second round carries the tool call and HA's result.
+    assert second.after_tool_result
+    assert second.messages[-2]["tool_calls"][0]["function"]["name"] == "intent__HassTurnOn"
+    assert second.tool_results[0]["error"] is False
+    targets = {t["id"] for t in second.tool_results[0]["data"]["data"]["success"]}
+    assert targets == {"kok", kitchen}
+
+
+async def test_answer_streams_into_the_chat_log(
+    hass: HomeAssistant, demo_lights: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """Deltas reach a chat-log listener (the Assist pipeline's TTS) as they arrive."""
+    turn_on_kitchen(ollama_server)
+    deltas: list[dict[str, Any]] = []
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(
+            hass, session, chat_log_delta_listener=lambda _log, delta: deltas.append(delta)
+        ),
+    ):
+        result = await converse(hass, agent_id, "tänd i köket", session.conversation_id)
+
+    content = [d["content"] for d in deltas if d.get("content")]
+    assert content == ["Nu ", "är ", "lampan ", "i ", "köket ", "tänd."]
+    assert any(d.get("thinking_content") for d in deltas)
+    assert any(d.get("tool_calls") for d in deltas)
+    assert any(d.get("role") == "tool_result" for d in deltas)
+    assert speech(result) == "Nu är lampan i köket tänd."
+
+
+async def test_history_is_kept_and_trimmed(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+) -> None:
+    """Follow-ups see earlier turns, trimmed to max_history turns."""
+    subentry = next(iter(mock_config_entry.subentries.values()))
+    hass.config_entries.async_update_subentry(
+        mock_config_entry, subentry, data={**subentry.data, CONF_MAX_HISTORY: 2}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    agent = "conversation.alice"
+
+    conversation_id = None
+    for number in range(1, 5):
+        result = await converse(hass, agent, f"fråga {number}", conversation_id)
+        conversation_id = result.conversation_id
+        assert speech(result) == f"Du sa: fråga {number}"
+
+    last = ollama_server.chat_requests[-1]
+    users = [m["content"] for m in last.messages if m["role"] == "user"]
+    assert users == ["fråga 2", "fråga 3", "fråga 4"]
+    assert last.messages[0]["role"] == "system"
+    assistants = [m["content"] for m in last.messages if m["role"] == "assistant"]
+    assert assistants == ["Du sa: fråga 2", "Du sa: fråga 3"]
+
+
+@pytest.mark.parametrize(
+    ("model", "level", "expected"),
+    [
+        pytest.param("gpt-oss:20b", "high", "high", id="gpt-oss-high"),
+        pytest.param("gpt-oss:20b", "off", "low", id="gpt-oss-ignores-booleans"),
+        pytest.param("qwen3:8b", "off", False, id="qwen-off"),
+        pytest.param("qwen3:8b", "medium", True, id="qwen-on"),
+        pytest.param("llama3.2:latest", "high", None, id="no-thinking-model"),
+    ],
+)
+async def test_think_control(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+    model: str,
+    level: str,
+    expected: object,
+) -> None:
+    """The thinking level is sent in the form the model accepts."""
+    subentry = next(iter(mock_config_entry.subentries.values()))
+    hass.config_entries.async_update_subentry(
+        mock_config_entry,
+        subentry,
+        data={**subentry.data, CONF_LOCAL_MODEL: model, CONF_THINK_LEVEL: level, CONF_KEEP_ALIVE: 300},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await converse(hass, "conversation.alice", "hej")
+
+    request = ollama_server.chat_requests[0]
+    assert request.body.get("think") == expected
+    assert request.body["keep_alive"] == "300s"
+    assert request.model == model
+
+
+@pytest.mark.parametrize(
+    "agent_overrides", [{CONF_LANGUAGE: "en", CONF_PROMPT: "", CONF_LLM_HASS_API: []}]
+)
+async def test_english_agent_without_tools(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """An English agent gets English instructions; with no LLM API no tools are sent."""
+    ollama_server.add_rule(
+        ScriptedReply(
+            content="Hello there.",
+            tool_calls=[{"name": "intent__HassTurnOn", "arguments": {"area": "Kitchen"}}],
+        )
+    )
+    result = await converse(hass, agent_id, "hello")
+
+    request = ollama_server.chat_requests[0]
+    assert request.system_prompt.startswith("You are Alice")
+    assert not request.tools
+    # The hallucinated tool call is dropped, the text answer stands.
+    assert speech(result) == "Hello there."
+    assert len(ollama_server.chat_requests) == 1
+
+
+async def test_custom_prompt_is_a_template(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+) -> None:
+    """A prompt set in the subentry replaces the default and is rendered."""
+    subentry = next(iter(mock_config_entry.subentries.values()))
+    hass.config_entries.async_update_subentry(
+        mock_config_entry,
+        subentry,
+        data={**subentry.data, CONF_PROMPT: "Du heter {{ 'Al' + 'ice' }} och pratar skånska."},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await converse(hass, "conversation.alice", "hej")
+
+    assert ollama_server.chat_requests[0].system_prompt.startswith(
+        "Du heter Alice och pratar skånska."
+    )
+
+
+async def test_model_goes_quiet_after_a_tool(
+    hass: HomeAssistant, demo_lights: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """If the model says nothing after a successful tool call, Alice says it is done."""
+    ollama_server.add_rule(ScriptedReply(content=""), after_tool=True)
+    ollama_server.add_rule(
+        ScriptedReply(
+            tool_calls=[
+                {"name": "intent__HassTurnOn", "arguments": {"area": "Kök", "domain": ["light"]}}
+            ]
+        )
+    )
+    result = await converse(hass, agent_id, "tänd i köket")
+
+    assert speech(result) == "Klart."
+    assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
+    assert hass.states.get(demo_lights["kitchen"]).state == STATE_ON  # type: ignore[union-attr]
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+def assert_error(result: conversation.ConversationResult, *fragments: str) -> None:
+    """The turn failed with a spoken message that contains ``fragments``."""
+    assert result.response.response_type == intent.IntentResponseType.ERROR
+    text = speech(result)
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+def assert_agent_error(entry: MockConfigEntry, key: str) -> None:
+    """The status (that entities show) tells the truth about the failure."""
+    status = entry.runtime_data.status
+    agent = status.agent(next(iter(entry.subentries)))
+    assert agent.state == VoiceState.ERROR
+    assert agent.last_error == key
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        pytest.param("", "empty_input", "Jag hörde inte", id="empty"),
+        pytest.param("   \n\t ", "empty_input", "Jag hörde inte", id="whitespace"),
+        pytest.param("tänd " * 4000, "input_too_long", "4000 tecken", id="20000-chars"),
+    ],
+)
+async def test_bad_input_never_reaches_the_model(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+    text: str,
+    key: str,
+    fragment: str,
+) -> None:
+    """Empty, blank and huge input get a Swedish message and no model call."""
+    result = await converse(hass, agent_id, text)
+
+    assert_error(result, fragment)
+    assert ollama_server.chat_requests == []
+    assert_agent_error(init_integration, key)
+
+
+async def test_ollama_gone_at_turn_time(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ollama stops after setup: Alice says so and the backend is marked down."""
+    host = ollama_server.url.removeprefix("http://")
+    await ollama_server.stop()
+
+    with caplog.at_level(logging.WARNING):
+        result = await converse(hass, agent_id, "vad ska jag laga till middag")
+
+    assert_error(result, "Jag når inte den lokala modellen", host)
+    assert_agent_error(init_integration, "ollama_unreachable")
+    health = init_integration.runtime_data.status.backend("ollama")
+    assert health.state == BackendState.DOWN
+    assert health.consecutive_failures == 1
+    assert "ollama_unreachable" in caplog.text
+    # The transcript is not logged.
+    assert "middag" not in caplog.text
+
+
+@pytest.mark.parametrize("agent_overrides", [{CONF_LOCAL_MODEL: "mistral-nemo:12b"}])
+async def test_unknown_model_is_named(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+) -> None:
+    """A model that is not installed: the message names it and how to get it."""
+    result = await converse(hass, agent_id, "hej")
+
+    assert_error(result, "mistral-nemo:12b", "ollama pull mistral-nemo:12b")
+    assert_agent_error(init_integration, "model_not_found")
+    # A missing model does not mean the server is down.
+    assert init_integration.runtime_data.status.backend("ollama").state == BackendState.OK
+
+
+@pytest.mark.parametrize(
+    ("reply", "key"),
+    [
+        pytest.param(
+            ScriptedReply(content="Det här blir", raw_line_after=(1, "{not json")),
+            "ollama_bad_stream",
+            id="malformed-line",
+        ),
+        pytest.param(
+            ScriptedReply(content="Det här blir", raw_line_after=(1, "")),
+            "ollama_bad_stream",
+            id="blank-line",
+        ),
+        pytest.param(
+            ScriptedReply(content="Det här blir", raw_line_after=(1, '{"message": {"content": "x"}}')),
+            "ollama_bad_stream",
+            id="chunk-without-role",
+        ),
+        pytest.param(
+            ScriptedReply(content="Det här blir nog bra", truncate_after=2),
+            "ollama_bad_stream",
+            id="truncated",
+        ),
+        pytest.param(
+            ScriptedReply(content="Det här blir", error_after=1, error="CUDA out of memory"),
+            "ollama_error",
+            id="error-mid-stream",
+        ),
+        pytest.param(ScriptedReply(status=500, error="boom"), "ollama_error", id="http-500"),
+        pytest.param(ScriptedReply(status=503, error="server busy"), "ollama_error", id="queue-full"),
+    ],
+)
+async def test_broken_streams(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+    reply: ScriptedReply,
+    key: str,
+) -> None:
+    """Malformed, truncated and failing streams end in a clear Swedish message."""
+    ollama_server.reply_always(reply)
+
+    result = await converse(hass, agent_id, "berätta en historia")
+
+    assert_error(result, "Försök igen")
+    assert_agent_error(init_integration, key)
+
+    # Nothing is stuck: the next turn works.
+    ollama_server.reply_always(ScriptedReply(content="Nu går det bra."))
+    result = await converse(hass, agent_id, "försök igen")
+    assert speech(result) == "Nu går det bra."
+    agent = init_integration.runtime_data.status.agent(next(iter(init_integration.subentries)))
+    assert agent.state == VoiceState.IDLE
+
+
+@pytest.mark.parametrize("agent_overrides", [{CONF_THINK_TIMEOUT: 0.2}])
+async def test_slow_model_times_out(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+) -> None:
+    """No chunk within the timeout: a message, not a hung pipeline."""
+    ollama_server.reply_always(ScriptedReply(content="sent", first_token_delay=5))
+
+    result = await converse(hass, agent_id, "hej")
+
+    assert_error(result, "svarade inte i tid")
+    assert_agent_error(init_integration, "ollama_timeout")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param({"name": "intent__HassUnlockEverything", "arguments": {}}, id="unknown-tool"),
+        pytest.param(
+            {"name": "intent__HassTurnOn", "arguments": {"area": "Garaget", "domain": ["light"]}},
+            id="invalid-arguments",
+        ),
+    ],
+)
+async def test_bad_tool_calls_are_reported_back(
+    hass: HomeAssistant,
+    demo_lights: dict[str, str],
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+    caplog: pytest.LogCaptureFixture,
+    call: dict[str, Any],
+) -> None:
+    """A tool that does not exist or fails: the error goes back to the model, which apologises."""
+
+    def apologise(request: ChatRequest) -> ScriptedReply:
+        assert request.tool_results[0]["error"] is True
+        return ScriptedReply(content="Förlåt, det gick inte.")
+
+    ollama_server.add_rule(apologise, after_tool=True)
+    ollama_server.add_rule(ScriptedReply(tool_calls=[call]))
+
+    with caplog.at_level(logging.WARNING):
+        result = await converse(hass, agent_id, "gör något konstigt")
+
+    assert speech(result) == "Förlåt, det gick inte."
+    assert len(ollama_server.chat_requests) == 2
+    assert f"Tool {call['name']} failed" in caplog.text
+
+
+async def test_endless_tool_loop_is_cut(
+    hass: HomeAssistant,
+    demo_lights: dict[str, str],
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+) -> None:
+    """A model that never stops calling tools is stopped after the bound."""
+    ollama_server.reply_always(
+        ScriptedReply(
+            tool_calls=[
+                {"name": "intent__HassTurnOn", "arguments": {"area": "Kök", "domain": ["light"]}}
+            ]
+        )
+    )
+
+    result = await converse(hass, agent_id, "tänd i köket")
+
+    assert_error(result, "fastnade")
+    assert len(ollama_server.chat_requests) == MAX_TOOL_ITERATIONS
+    assert_agent_error(init_integration, "tool_loop")
+
+
+@pytest.mark.parametrize("entry_overrides", [{CONF_OLLAMA_API_KEY: "sk-ollama-secret"}])
+async def test_rejected_key_at_turn_time_starts_reauth(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The key is revoked after setup: message, reauth flow, and no key in the logs."""
+    ollama_server.api_key = "sk-ollama-secret"
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    ollama_server.api_key = "sk-rotated"
+
+    with caplog.at_level(logging.DEBUG):
+        result = await converse(hass, "conversation.alice", "hej")
+        await hass.async_block_till_done()
+
+    assert_error(result, "godtog inte API-nyckeln")
+    flows = hass.config_entries.flow.async_progress_by_handler("alice_voice")
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert "sk-ollama-secret" not in caplog.text
