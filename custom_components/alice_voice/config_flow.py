@@ -38,7 +38,13 @@ from homeassistant.util.ssl import get_default_context
 import openai
 import probatio
 
-from .backends.ollama import OllamaAuthError, OllamaBackend, OllamaError
+from .backends.ollama import (
+    OllamaAuthError,
+    OllamaBackend,
+    OllamaConnectionError,
+    OllamaError,
+    OllamaTimeoutError,
+)
 from .const import (
     CONF_CONFIDENCE_THRESHOLD,
     CONF_KEEP_ALIVE,
@@ -150,11 +156,14 @@ async def async_validate_connections(
             await backend.list_models()
     except OllamaAuthError:
         errors[CONF_OLLAMA_API_KEY] = "invalid_auth"
-    except TimeoutError, OllamaError:
+    except TimeoutError, OllamaConnectionError, OllamaTimeoutError:
         errors[CONF_OLLAMA_URL] = "cannot_connect"
-    except Exception:  # noqa: BLE001 - anything else is shown as "unknown"
-        LOGGER.exception("Unexpected error validating the Ollama connection")
-        errors["base"] = "unknown"
+    except OllamaError as err:
+        # It answered, but not like Ollama (a wrong port or path, a proxy error page).
+        LOGGER.warning(
+            "The server at %s did not answer like Ollama: %s", host_of(data[CONF_OLLAMA_URL]), err
+        )
+        errors[CONF_OLLAMA_URL] = "unknown"
     finally:
         await backend.close()
 
@@ -173,8 +182,8 @@ async def async_validate_connections(
             errors[
                 CONF_OPENAI_BASE_URL if CONF_OPENAI_BASE_URL in data else CONF_OPENAI_API_KEY
             ] = "cannot_connect"
-        except openai.OpenAIError:
-            LOGGER.exception("Unexpected error validating the OpenAI key")
+        except openai.OpenAIError as err:
+            LOGGER.warning("Unexpected answer validating the OpenAI key: %s", type(err).__name__)
             errors[CONF_OPENAI_API_KEY] = "unknown"
     return errors
 

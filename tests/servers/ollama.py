@@ -239,6 +239,7 @@ class OllamaTestServer:
         self.rules: list[Rule] = []
         self.requests: list[tuple[str, Json]] = []
         self.default_reply: Responder = self._echo
+        self.pull_error: str | None = None  # fail /api/pull with this message
         self.loaded: dict[str, float] = {}  # model -> monotonic expiry
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -414,7 +415,12 @@ class OllamaTestServer:
         name = str(body.get("model") or "")
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
-        for status in ("pulling manifest", "verifying sha256 digest", "writing manifest"):
+        await self._write(response, {"status": "pulling manifest"})
+        if self.pull_error is not None:
+            await self._write(response, {"error": self.pull_error})
+            await response.write_eof()
+            return response
+        for status in ("verifying sha256 digest", "writing manifest"):
             await self._write(response, {"status": status})
         if name and name not in self.models:
             self.models[name] = ModelSpec(name)

@@ -22,7 +22,6 @@ from typing import Any, Final, Literal
 
 import httpx
 import ollama
-import pydantic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -373,7 +372,9 @@ def _map_error(err: BaseException, *, model: str | None = None) -> OllamaError:
         return OllamaConnectionError("cannot connect to Ollama", model=model)
     if isinstance(
         err,
-        json.JSONDecodeError | pydantic.ValidationError | httpx.RemoteProtocolError,
+        # Bad JSON, a chunk of the wrong shape (pydantic's ValidationError is a
+        # ValueError), or a connection that broke off mid-stream.
+        ValueError | TypeError | KeyError | AttributeError | httpx.RemoteProtocolError,
     ):
         return OllamaStreamError(f"malformed reply: {type(err).__name__}", model=model)
     if isinstance(err, httpx.HTTPError):
