@@ -3,6 +3,10 @@
 import logging
 from typing import Any
 
+from homeassistant.components import conversation
+from homeassistant.const import CONF_LLM_HASS_API, STATE_OFF, STATE_ON
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import chat_session, intent
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,10 +22,6 @@ from custom_components.alice_voice.const import (
     MAX_TOOL_ITERATIONS,
 )
 from custom_components.alice_voice.status import BackendState, VoiceState
-from homeassistant.components import conversation
-from homeassistant.const import CONF_LLM_HASS_API, STATE_OFF, STATE_ON
-from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import chat_session, intent
 
 from .servers.ollama import ChatRequest, OllamaTestServer, ScriptedReply
 
@@ -63,7 +63,7 @@ async def test_swedish_turn_turns_on_the_kitchen_light(
     ollama_server: OllamaTestServer,
     agent_id: str,
 ) -> None:
-    """"Tänd lampan i köket": the model calls HA's intent tool and the real light goes on."""
+    """ "Tänd lampan i köket": the model calls HA's intent tool and the real light goes on."""
     kitchen = demo_lights["kitchen"]
     await hass.services.async_call("light", "turn_off", {"entity_id": kitchen}, blocking=True)
     assert hass.states.get(kitchen).state == STATE_OFF  # type: ignore[union-attr]
@@ -167,7 +167,12 @@ async def test_think_control(
     hass.config_entries.async_update_subentry(
         mock_config_entry,
         subentry,
-        data={**subentry.data, CONF_LOCAL_MODEL: model, CONF_THINK_LEVEL: level, CONF_KEEP_ALIVE: 300},
+        data={
+            **subentry.data,
+            CONF_LOCAL_MODEL: model,
+            CONF_THINK_LEVEL: level,
+            CONF_KEEP_ALIVE: 300,
+        },
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -343,7 +348,9 @@ async def test_unknown_model_is_named(
             id="blank-line",
         ),
         pytest.param(
-            ScriptedReply(content="Det här blir", raw_line_after=(1, '{"message": {"content": "x"}}')),
+            ScriptedReply(
+                content="Det här blir", raw_line_after=(1, '{"message": {"content": "x"}}')
+            ),
             "ollama_bad_stream",
             id="chunk-without-role",
         ),
@@ -358,7 +365,9 @@ async def test_unknown_model_is_named(
             id="error-mid-stream",
         ),
         pytest.param(ScriptedReply(status=500, error="boom"), "ollama_error", id="http-500"),
-        pytest.param(ScriptedReply(status=503, error="server busy"), "ollama_error", id="queue-full"),
+        pytest.param(
+            ScriptedReply(status=503, error="server busy"), "ollama_error", id="queue-full"
+        ),
     ],
 )
 async def test_broken_streams(
