@@ -1,5 +1,6 @@
 """The HA-free Ollama backend against the protocol-faithful test server."""
 
+import httpx
 import pytest
 
 from custom_components.alice_voice.backends.ollama import (
@@ -14,6 +15,7 @@ from custom_components.alice_voice.backends.ollama import (
     OllamaTimeoutError,
     ToolCall,
     format_keep_alive,
+    map_error,
     repair_tool_arguments,
     think_value,
 )
@@ -207,3 +209,23 @@ async def test_request_errors(ollama_server: OllamaTestServer) -> None:
             await collect(dead)
     finally:
         await dead.close()
+
+
+async def test_warm_unknown_model(backend: OllamaBackend) -> None:
+    with pytest.raises(OllamaModelNotFoundError):
+        await backend.warm("nope:1b", keep_alive=-1)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (RuntimeError("surprise"), OllamaError),
+        (httpx.DecodingError("bad gzip"), OllamaConnectionError),
+        (httpx.ReadTimeout("slow"), OllamaTimeoutError),
+        (KeyError("message"), OllamaStreamError),
+    ],
+)
+def test_map_error(error: Exception, expected: type[OllamaError]) -> None:
+    mapped = map_error(error, model="m")
+    assert type(mapped) is expected
+    assert mapped.model == "m"

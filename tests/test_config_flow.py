@@ -48,11 +48,10 @@ async def openai_server(socket_enabled: None) -> AsyncIterator[RealtimeTestServe
     await server.stop()
 
 
-async def start(hass: HomeAssistant, *, advanced: bool = False) -> str:
+async def start(hass: HomeAssistant) -> str:
     """Open the user step and return the flow id."""
     result = await hass.config_entries.flow.async_init(
-        DOMAIN,
-        context={"source": config_entries.SOURCE_USER, "show_advanced_options": advanced},
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -95,7 +94,7 @@ async def test_user_flow_english_home_with_openai(
     """An English home gets an English agent; the OpenAI key and base URL are checked."""
     hass.config.language = "en"
     ollama_server.api_key = "ollama-key"
-    flow_id = await start(hass, advanced=True)
+    flow_id = await start(hass)
     data = {
         CONF_OLLAMA_URL: ollama_server.url,
         CONF_OLLAMA_API_KEY: "ollama-key",
@@ -152,7 +151,7 @@ async def test_user_flow_errors_then_recover(
         CONF_OPENAI_API_KEY: "sk-good",
         CONF_OPENAI_BASE_URL: openai_server.base_url,
     }
-    flow_id = await start(hass, advanced=True)
+    flow_id = await start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, {**good, **change})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}
@@ -169,7 +168,7 @@ async def test_unknown_errors(
     openai_server: RealtimeTestServer,
 ) -> None:
     """Servers that answer, but not as expected, give "unknown"."""
-    flow_id = await start(hass, advanced=True)
+    flow_id = await start(hass)
     # The OpenAI server has no /api/tags; the Ollama server has no /v1/models.
     result = await hass.config_entries.flow.async_configure(
         flow_id,
@@ -248,14 +247,7 @@ async def test_reconfigure(
     openai_server: RealtimeTestServer,
 ) -> None:
     """Reconfigure validates, then updates and reloads the entry."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN,
-        context={
-            "source": config_entries.SOURCE_RECONFIGURE,
-            "entry_id": init_integration.entry_id,
-            "show_advanced_options": True,
-        },
-    )
+    result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
 
@@ -400,10 +392,14 @@ async def test_reconfigure_agent(hass: HomeAssistant, init_integration: MockConf
     assert result["type"] is FlowResultType.FORM
     assert CONF_NAME not in {str(key) for key in result["data_schema"].schema}
 
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], AGENT_INPUT)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**AGENT_INPUT, CONF_PROMPT: "Var kort.", CONF_LLM_HASS_API: []}
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert dict(init_integration.subentries[subentry.subentry_id].data) == AGENT_DATA
+    expected = {**AGENT_DATA, CONF_PROMPT: "Var kort."}
+    del expected[CONF_LLM_HASS_API]
+    assert dict(init_integration.subentries[subentry.subentry_id].data) == expected
     await hass.async_block_till_done()
     assert init_integration.state is config_entries.ConfigEntryState.LOADED
 

@@ -9,6 +9,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session, intent
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.alice_voice.const import (
     CONF_KEEP_ALIVE,
@@ -491,3 +492,52 @@ async def test_rejected_key_at_turn_time_starts_reauth(
     flows = hass.config_entries.flow.async_progress_by_handler("alice_voice")
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     assert "sk-ollama-secret" not in caplog.text
+
+
+@pytest.mark.parametrize("agent_overrides", [{CONF_PROMPT: "Hej {{ undefined_function() }}"}])
+async def test_broken_prompt_template(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """A prompt that does not render gives HA's own error and no model call."""
+    result = await converse(hass, agent_id, "hej")
+
+    assert result.response.response_type == intent.IntentResponseType.ERROR
+    assert ollama_server.chat_requests == []
+
+
+async def test_model_says_nothing(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    init_integration: MockConfigEntry,
+    agent_id: str,
+) -> None:
+    """An empty answer (no text, no tools) is reported, not passed on as silence."""
+    ollama_server.reply_always(ScriptedReply(content=""))
+
+    result = await converse(hass, agent_id, "hej")
+
+    assert_error(result, "gav inget svar")
+    assert_agent_error(init_integration, "empty_reply")
+
+
+async def test_localized_message_falls_back_to_english(hass: HomeAssistant) -> None:
+    """Unknown languages get English; unknown keys come back as the key."""
+    from custom_components.alice_voice.helpers import async_localized_message
+
+    assert await async_localized_message(hass, "de", "done") == "Done."
+    assert await async_localized_message(hass, "sv", "no_such_key") == "no_such_key"
+    assert (
+        await async_localized_message(hass, "sv", "input_too_long", {"max_chars": "10"})
+        == "Det där blev för långt för mig. Håll det under 10 tecken."
+    )
+
+
+async def test_agent_is_offered_for_every_language(
+    hass: HomeAssistant, agent_id: str, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Alice accepts any language (and answers in her own)."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "conversation/agent/list", "language": "de"})
+    reply = await client.receive_json()
+    agents = {agent["id"]: agent for agent in reply["result"]["agents"]}
+    assert agents[agent_id]["supported_languages"] == "*"

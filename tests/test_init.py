@@ -4,7 +4,7 @@ import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -133,3 +133,26 @@ async def test_openai_client_is_built(
     assert client is not None
     assert client.api_key == "sk-test"
     assert client.max_retries == 0
+
+
+async def test_other_subentry_types_get_no_agent(
+    hass: HomeAssistant, setup_ha: None, ollama_server: OllamaTestServer
+) -> None:
+    """Only conversation subentries become agents."""
+    from homeassistant.config_entries import ConfigSubentryData
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_OLLAMA_URL: ollama_server.url},
+        subentries_data=[
+            ConfigSubentryData(
+                data={}, subentry_type="conversation", title="Alice", unique_id=None
+            ),
+            ConfigSubentryData(data={}, subentry_type="ai_task_data", title="Task", unique_id=None),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert [e.entity_id for e in entities] == ["conversation.alice"]

@@ -89,31 +89,31 @@ ADVANCED_OPTIONS = (
 SECRETS = (CONF_OLLAMA_API_KEY, CONF_OPENAI_API_KEY)
 
 
-def _connection_schema(show_advanced: bool) -> probatio.Schema:
-    """Return the schema of the connection form."""
-    password = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-    schema: dict[Any, Any] = {
-        probatio.Required(CONF_OLLAMA_URL, default=DEFAULT_OLLAMA_URL): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.URL)
-        ),
-        probatio.Optional(CONF_OLLAMA_API_KEY): password,
-        probatio.Optional(CONF_OPENAI_API_KEY): password,
+def _url() -> TextSelector:
+    return TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+def _password() -> TextSelector:
+    return TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+# The OpenAI base URL is for OpenAI-compatible endpoints and proxies; its
+# description says it is advanced. (Home Assistant 2026.10 shows every flow's
+# "advanced" fields to everyone, so it is not hidden.)
+CONNECTION_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_OLLAMA_URL, default=DEFAULT_OLLAMA_URL): _url(),
+        probatio.Optional(CONF_OLLAMA_API_KEY): _password(),
+        probatio.Optional(CONF_OPENAI_API_KEY): _password(),
+        probatio.Optional(CONF_OPENAI_BASE_URL): _url(),
     }
-    if show_advanced:
-        schema[probatio.Optional(CONF_OPENAI_BASE_URL)] = TextSelector(
-            TextSelectorConfig(type=TextSelectorType.URL)
-        )
-    return probatio.Schema(schema)
+)
 
 
 REAUTH_SCHEMA = probatio.Schema(
     {
-        probatio.Optional(CONF_OLLAMA_API_KEY): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
-        ),
-        probatio.Optional(CONF_OPENAI_API_KEY): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
-        ),
+        probatio.Optional(CONF_OLLAMA_API_KEY): _password(),
+        probatio.Optional(CONF_OPENAI_API_KEY): _password(),
     }
 )
 
@@ -208,7 +208,7 @@ class AliceVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the connections."""
         errors: dict[str, str] = {}
-        schema = _connection_schema(self.show_advanced_options)
+        schema = CONNECTION_SCHEMA
         if user_input is not None:
             data = _clean(user_input)
             self._async_abort_entries_match({CONF_OLLAMA_URL: data[CONF_OLLAMA_URL]})
@@ -261,9 +261,7 @@ class AliceVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the connections of an existing entry."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        schema = _connection_schema(
-            self.show_advanced_options or CONF_OPENAI_BASE_URL in entry.data
-        )
+        schema = CONNECTION_SCHEMA
         suggested: Mapping[str, Any] = entry.data
         if user_input is not None:
             data = _clean(user_input)

@@ -73,11 +73,6 @@ class ThinkResult:
     tool_errors: list[str] = field(default_factory=list)
     metrics: list[ChatMetrics] = field(default_factory=list)
 
-    @property
-    def prompt_tokens(self) -> int:
-        """Prompt tokens evaluated over all rounds."""
-        return sum(m.prompt_eval_count or 0 for m in self.metrics)
-
 
 def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
     """Describe a Home Assistant tool the way Ollama wants it."""

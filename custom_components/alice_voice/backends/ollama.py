@@ -230,7 +230,7 @@ class OllamaBackend:
         try:
             response = await self._client.list()
         except Exception as err:
-            raise _map_error(err) from err
+            raise map_error(err) from err
         return [model.model for model in response.models if model.model]
 
     async def model_info(self, model: str) -> ModelInfo:
@@ -240,7 +240,7 @@ class OllamaBackend:
         try:
             response = await self._client.show(model)
         except Exception as err:
-            raise _map_error(err, model=model) from err
+            raise map_error(err, model=model) from err
         context_length: int | None = None
         for key, value in (response.modelinfo or {}).items():
             if key.endswith(".context_length") and isinstance(value, int):
@@ -255,18 +255,22 @@ class OllamaBackend:
 
     async def pull(self, model: str) -> None:
         """Download ``model``; returns when Ollama reports success."""
+        stream: AsyncIterator[ollama.ProgressResponse] | None = None
         try:
-            async for progress in await self._client.pull(model, stream=True):
+            stream = await self._client.pull(model, stream=True)
+            async for progress in stream:
                 _LOGGER.debug("Pulling %s: %s", model, progress.status)
         except Exception as err:
-            raise _map_error(err, model=model) from err
+            raise map_error(err, model=model) from err
+        finally:
+            await _close(stream)
 
     async def warm(self, model: str, *, keep_alive: KeepAlive) -> None:
         """Load ``model`` into memory (an empty chat), so a turn pays no load time."""
         try:
             await self._client.chat(model=model, messages=[], keep_alive=keep_alive)
         except Exception as err:
-            raise _map_error(err, model=model) from err
+            raise map_error(err, model=model) from err
 
     async def chat(
         self,
@@ -311,19 +315,26 @@ class OllamaBackend:
                 yield chunk
             # Read to the end so the client finishes its HTTP stream cleanly.
             async with asyncio.timeout(chunk_timeout):
-                while await anext(stream, None) is not None:
-                    pass
-        except OllamaError:
-            raise
+                _rest = [response async for response in stream]
         except Exception as err:
-            raise _map_error(err, model=model) from err
+            raise map_error(err, model=model) from err
         finally:
-            if stream is not None:
-                # Release the HTTP stream now, not when the generator is collected.
-                with contextlib.suppress(Exception):
-                    await stream.aclose()  # type: ignore[attr-defined]
+            await _close(stream)
         if not done:
             raise OllamaStreamError("the reply ended before it was done", model=model)
+
+
+async def _close(stream: AsyncIterator[Any] | None) -> None:
+    """Release a client stream now rather than when it is garbage-collected.
+
+    After an error the client's line iterator is left open; one turn of the
+    event loop lets its finalizer close it before the caller moves on.
+    """
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        await stream.aclose()  # type: ignore[attr-defined]
+    await asyncio.sleep(0)
 
 
 def _convert_chunk(response: ollama.ChatResponse) -> ChatChunk:
@@ -354,7 +365,7 @@ def _convert_chunk(response: ollama.ChatResponse) -> ChatChunk:
     return chunk
 
 
-def _map_error(err: BaseException, *, model: str | None = None) -> OllamaError:
+def map_error(err: BaseException, *, model: str | None = None) -> OllamaError:
     """Turn any client-side failure into an :class:`OllamaError`."""
     if isinstance(err, OllamaError):
         return err
@@ -399,6 +410,7 @@ __all__ = [
     "ThinkValue",
     "ToolCall",
     "format_keep_alive",
+    "map_error",
     "repair_tool_arguments",
     "think_value",
 ]
