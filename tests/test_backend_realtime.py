@@ -1,0 +1,1024 @@
+"""Tests for the Home Assistant-free Realtime backend against the local Realtime server."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+import json
+import logging
+import ssl
+from typing import Any
+
+from openai import AsyncOpenAI
+import pytest
+
+from custom_components.alice_voice.backends import realtime as realtime_module
+from custom_components.alice_voice.backends.realtime import (
+    ContextMessage,
+    RealtimeAudioDelta,
+    RealtimeAuthError,
+    RealtimeBackend,
+    RealtimeConnectionError,
+    RealtimeEvent,
+    RealtimeFunctionCall,
+    RealtimeResponseDone,
+    RealtimeResponseError,
+    RealtimeSessionConfig,
+    RealtimeSessionExpired,
+    RealtimeTextDelta,
+    RealtimeTimeoutError,
+    RealtimeTool,
+    validate_api_key,
+)
+from tests.servers.realtime import FunctionCall, RealtimeTestServer, Reply, ResponseRequest
+
+MODEL = "gpt-realtime"
+CONFIG = RealtimeSessionConfig(instructions="Du är Alice. Svara kort på svenska.")
+PLAY = RealtimeTool(
+    name="alice_voice__play_music",
+    description="Spela musik",
+    parameters={
+        "type": "object",
+        "properties": {"query": {"type": "string"}},
+        "required": ["query"],
+    },
+)
+TOOL_CONFIG = RealtimeSessionConfig(instructions="Du är Alice.", tools=(PLAY,))
+
+type BackendFactory = Callable[..., RealtimeBackend]
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
+    """A running Realtime server without artificial latency."""
+    async with RealtimeTestServer.instant() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
+    """An SDK client for the server."""
+    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+    yield sdk
+    await sdk.close()
+
+
+@pytest.fixture
+async def make_backend(client: AsyncOpenAI) -> AsyncIterator[BackendFactory]:
+    """Build backends (closed after the test)."""
+    backends: list[RealtimeBackend] = []
+
+    def factory(sdk: Any = None, **kwargs: Any) -> RealtimeBackend:
+        backend = RealtimeBackend(sdk if sdk is not None else client, model=MODEL, **kwargs)
+        backends.append(backend)
+        return backend
+
+    yield factory
+    for backend in backends:
+        await backend.close()
+
+
+@pytest.fixture
+def backend(make_backend: BackendFactory) -> RealtimeBackend:
+    """A backend with default settings."""
+    return make_backend()
+
+
+async def collect(stream: AsyncIterator[RealtimeEvent]) -> list[RealtimeEvent]:
+    """Run a turn to its end (bounded against hangs)."""
+    async with asyncio.timeout(10):
+        return [event async for event in stream]
+
+
+async def consume(
+    stream: AsyncIterator[RealtimeEvent],
+    received: list[RealtimeEvent],
+    on_event: Callable[[RealtimeEvent], Awaitable[None]] | None = None,
+) -> None:
+    """Run a turn, keeping the events received before any error."""
+    async with asyncio.timeout(10):
+        async for event in stream:
+            received.append(event)
+            if on_event is not None:
+                await on_event(event)
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait (bounded) until the backend reaches a state."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def text_of(events: list[RealtimeEvent]) -> str:
+    """Join the text deltas of a turn."""
+    return "".join(e.text for e in events if isinstance(e, RealtimeTextDelta))
+
+
+def done_of(events: list[RealtimeEvent]) -> RealtimeResponseDone:
+    """Return the final event of a turn."""
+    done = events[-1]
+    assert isinstance(done, RealtimeResponseDone)
+    return done
+
+
+async def test_text_turn_streams_deltas(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="Klockan är tre.", deltas=3), user_text="klockan")
+    events = await collect(backend.respond("conv-1", "Vad är klockan?", config=CONFIG))
+
+    deltas = [e for e in events if isinstance(e, RealtimeTextDelta)]
+    assert [d.text for d in deltas] == ["Klock", "an är", " tre."]
+    assert not any(d.transcript for d in deltas)
+    done = done_of(events)
+    assert done.status == "completed"
+    assert done.text == "Klockan är tre."
+    assert done.usage is not None
+    assert done.usage.total_tokens > 0
+    assert done.new_session is True
+    assert done.first_delta_latency is not None
+    assert backend.stats.last_first_delta == done.first_delta_latency
+    assert "conv-1" in backend.stats.first_delta_by_key
+
+    conn = server.connections[0]
+    assert conn.client_event_types == [
+        "session.update",
+        "conversation.item.create",
+        "response.create",
+    ]
+    session = conn.client_events[0].event["session"]
+    assert session["type"] == "realtime"
+    assert session["output_modalities"] == ["text"]
+    assert session["audio"]["input"]["turn_detection"] is None
+    assert session["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert "modalities" not in session
+    item = conn.client_events[1].event["item"]
+    assert item["content"] == [{"type": "input_text", "text": "Vad är klockan?"}]
+    assert all(record.event["event_id"].startswith("alice_") for record in conn.client_events)
+
+
+async def test_second_turn_reuses_the_session(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    first = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    second = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
+
+    assert done_of(first).new_session is True
+    assert done_of(second).new_session is False
+    assert text_of(second) == "Hej! Jag hörde: Hej igen"
+    assert server.handshake_count == 1
+    assert backend.stats.handshakes == 1
+    assert backend.stats.turns == 2
+    assert backend.open_sessions == 1
+    # The config did not change: one session.update for two turns.
+    assert len(server.client_events("session.update")) == 1
+
+
+async def test_session_update_only_when_config_changes(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await collect(backend.respond("conv-1", "Ett", config=CONFIG))
+    await collect(backend.respond("conv-1", "Två", config=CONFIG))
+    changed = RealtimeSessionConfig(instructions="Svara på engelska.", tools=(PLAY,))
+    await collect(backend.respond("conv-1", "Tre", config=changed))
+    await collect(backend.respond("conv-1", "Fyra", config=changed))
+
+    updates = server.client_events("session.update")
+    assert len(updates) == 2
+    assert updates[1]["session"]["instructions"] == "Svara på engelska."
+    assert updates[1]["session"]["tools"] == [
+        {
+            "type": "function",
+            "name": "alice_voice__play_music",
+            "description": "Spela musik",
+            "parameters": dict(PLAY.parameters),
+        }
+    ]
+    assert server.connections[0].session["instructions"] == "Svara på engelska."
+    assert server.handshake_count == 1
+
+
+async def test_instructions_override_per_response(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="Kort."), predicate=lambda req: req.instructions == "Bara ett ord.")
+    events = await collect(
+        backend.respond("conv-1", "Hej", config=CONFIG, instructions="Bara ett ord.")
+    )
+    assert text_of(events) == "Kort."
+    assert server.client_events("response.create")[0]["response"] == {
+        "instructions": "Bara ett ord."
+    }
+    # The session instructions are untouched.
+    assert server.connections[0].session["instructions"] == CONFIG.instructions
+
+
+async def test_different_keys_get_different_sessions(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await collect(backend.respond("kitchen", "Hej", config=CONFIG))
+    await collect(backend.respond("bedroom", "Hej", config=CONFIG))
+    await collect(backend.respond("kitchen", "Igen", config=CONFIG))
+
+    assert server.handshake_count == 2
+    assert backend.open_sessions == 2
+    assert backend.has_session("kitchen")
+    assert backend.has_session("bedroom")
+    assert backend.session_id("kitchen") != backend.session_id("bedroom")
+    assert [c.client_event_types.count("response.create") for c in server.connections] == [2, 1]
+
+
+async def test_concurrent_turns_on_one_key_are_serialized(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    results = await asyncio.gather(
+        collect(backend.respond("conv-1", "Ett", config=CONFIG)),
+        collect(backend.respond("conv-1", "Två", config=CONFIG)),
+    )
+    assert sorted(text_of(r) for r in results) == [
+        "Hej! Jag hörde: Ett",
+        "Hej! Jag hörde: Två",
+    ]
+    assert server.handshake_count == 1
+    assert "error" not in server.connections[0].server_event_types
+
+
+async def test_idle_session_is_closed(
+    server: RealtimeTestServer, make_backend: BackendFactory
+) -> None:
+    backend = make_backend(idle_timeout=0.05)
+    await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    await server.wait_for(lambda: server.connections[0].closed)
+
+    assert server.connections[0].closed_by == "client"
+    assert server.connections[0].close_code == 1000
+    assert not backend.has_session("conv-1")
+    assert backend.open_sessions == 0
+    events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+
+
+async def test_old_session_is_renewed_before_a_turn(
+    server: RealtimeTestServer, make_backend: BackendFactory
+) -> None:
+    backend = make_backend(session_max_age=0.0)
+    first = await collect(backend.respond("conv-1", "Vad heter du?", config=CONFIG))
+    history = [
+        ContextMessage("user", "Vad heter du?"),
+        ContextMessage("assistant", done_of(first).text),
+    ]
+    second = await collect(backend.respond("conv-1", "Och jag?", config=CONFIG, history=history))
+
+    assert done_of(second).new_session is True
+    assert server.handshake_count == 2
+    await server.wait_for(lambda: server.connections[0].closed)
+    assert server.connections[0].closed_by == "client"
+    # A new session gets the config again and the conversation so far.
+    renewed = server.connections[1]
+    assert renewed.client_event_types == [
+        "session.update",
+        "conversation.item.create",
+        "conversation.item.create",
+        "conversation.item.create",
+        "response.create",
+    ]
+    assert [(it["role"], it["content"][0]["type"]) for it in renewed.conversation[:3]] == [
+        ("user", "input_text"),
+        ("assistant", "output_text"),
+        ("user", "input_text"),
+    ]
+
+
+async def test_session_expired_while_idle_reconnects(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    await server.expire_sessions()
+    await server.wait_for(lambda: server.connections[0].closed)
+    await eventually(lambda: not backend.has_session("conv-1"))
+
+    events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Hej igen"
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert server.connections[0].close_code == 1001
+
+
+async def test_session_expired_mid_turn_raises(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra fem", delta_interval=30), times=1)
+    received: list[RealtimeEvent] = []
+
+    async def expire(_: RealtimeEvent) -> None:
+        await server.expire_sessions()
+
+    with pytest.raises(RealtimeSessionExpired) as exc_info:
+        await consume(backend.respond("conv-1", "Hej", config=CONFIG), received, expire)
+
+    assert exc_info.value.code == "session_expired"
+    assert [e.text for e in received if isinstance(e, RealtimeTextDelta)] == ["ett "]
+    assert not backend.has_session("conv-1")
+    events = await collect(backend.respond("conv-1", "Igen", config=CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+
+
+async def test_http_401_is_an_auth_error(
+    server: RealtimeTestServer, make_backend: BackendFactory
+) -> None:
+    sdk = AsyncOpenAI(api_key="sk-revoked", base_url=server.base_url, max_retries=0)
+    backend = make_backend(sdk)
+    try:
+        with pytest.raises(RealtimeAuthError) as exc_info:
+            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    finally:
+        await sdk.close()
+    assert exc_info.value.code == "http_401"
+    assert server.connection_count == 0
+    assert backend.stats.errors == 1
+
+
+async def test_invalid_api_key_event_is_an_auth_error(
+    server: RealtimeTestServer, make_backend: BackendFactory
+) -> None:
+    server.bad_key_mode = "event"
+    sdk = AsyncOpenAI(api_key="sk-revoked", base_url=server.base_url, max_retries=0)
+    backend = make_backend(sdk)
+    try:
+        with pytest.raises(RealtimeAuthError) as exc_info:
+            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    finally:
+        await sdk.close()
+    assert exc_info.value.code == "invalid_api_key"
+    assert server.connection_count == 1
+    assert server.connections[0].client_events == []
+    assert not backend.has_session("conv-1")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [pytest.param(500, "http_500", id="500"), pytest.param(429, "http_429", id="429")],
+)
+async def test_other_handshake_statuses_are_connection_errors(
+    server: RealtimeTestServer, backend: RealtimeBackend, status: int, code: str
+) -> None:
+    server.set_faults(handshake_status=status)
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == code
+
+
+async def test_connection_refused_is_a_connection_error(
+    socket_enabled: None, make_backend: BackendFactory
+) -> None:
+    server = RealtimeTestServer.instant()
+    await server.start()
+    base_url = server.base_url
+    await server.stop()
+    sdk = AsyncOpenAI(api_key="sk-test", base_url=base_url, max_retries=0)
+    backend = make_backend(sdk)
+    try:
+        with pytest.raises(RealtimeConnectionError) as exc_info:
+            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    finally:
+        await sdk.close()
+    assert exc_info.value.code == "connect_failed"
+
+
+async def test_connect_timeout(server: RealtimeTestServer, make_backend: BackendFactory) -> None:
+    server.handshake_delay = 30
+    backend = make_backend(connect_timeout=0.2)
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == "timeout"
+    assert backend.open_sessions == 0
+
+
+@pytest.mark.parametrize(
+    "drop", [pytest.param("close_1011", id="1011"), pytest.param("abort", id="abort")]
+)
+async def test_drop_mid_response_then_reconnect(
+    server: RealtimeTestServer, backend: RealtimeBackend, drop: Any
+) -> None:
+    server.add_rule(Reply(text="ett två tre", drop=drop, drop_after_deltas=1), times=1)
+    received: list[RealtimeEvent] = []
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await consume(backend.respond("conv-1", "Hej", config=CONFIG), received)
+
+    assert text_of(received) == "ett "
+    assert exc_info.value.code == ("close_1011" if drop == "close_1011" else "close_1006")
+    assert not backend.has_session("conv-1")
+    events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Hej igen"
+    assert server.handshake_count == 2
+
+
+async def test_oversized_frame_is_a_connection_error(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.set_faults(oversized_frame=True)
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == "close_1009"
+    assert "1009" in str(exc_info.value)
+    await server.wait_for(lambda: server.connections[0].closed)
+    assert server.connections[0].close_code == 1009
+
+
+async def test_error_event_is_a_response_error(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(error_code="server_error", error_message="Boom"), times=1)
+    with pytest.raises(RealtimeResponseError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == "server_error"
+    assert "Boom" in str(exc_info.value)
+    # The session is discarded after an error; the next turn reconnects.
+    assert not backend.has_session("conv-1")
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).status == "completed"
+    assert server.handshake_count == 2
+
+
+async def test_rejected_session_update_is_a_response_error(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    bad = RealtimeSessionConfig(voice="nova")
+    with pytest.raises(RealtimeResponseError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=bad))
+    assert exc_info.value.code == "invalid_value"
+
+
+async def test_first_delta_timeout_cancels_and_discards(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="För sent", first_delta_delay=30), times=1)
+    with pytest.raises(RealtimeTimeoutError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG, first_delta_timeout=0.2))
+    assert exc_info.value.code == "first_delta_timeout"
+    assert not backend.has_session("conv-1")
+    await server.wait_for(lambda: server.connections[0].closed)
+    first = server.connections[0]
+    assert first.client_event_types[-2:] == ["response.create", "response.cancel"]
+    assert first.closed_by == "client"
+
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).status == "completed"
+    assert server.handshake_count == 2
+
+
+async def test_function_call_round_trip(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(
+        Reply(
+            text="Jag spelar jazz.",
+            function_calls=[FunctionCall("alice_voice__play_music", {"query": "jazz"})],
+        ),
+        user_text="spela",
+    )
+
+    def after_tool(request: ResponseRequest) -> Reply:
+        outputs = [json.loads(item["output"]) for item in request.tool_outputs]
+        return Reply(text=f"Nu spelas {outputs[0]['title']}.")
+
+    server.add_rule(after_tool, after_tool_output=True)
+
+    events = await collect(backend.respond("conv-1", "Spela jazz i köket", config=TOOL_CONFIG))
+    calls = [e for e in events if isinstance(e, RealtimeFunctionCall)]
+    assert len(calls) == 1
+    call = calls[0]
+    assert call.name == "alice_voice__play_music"
+    assert call.arguments == {"query": "jazz"}
+    assert call.arguments_valid
+    done = done_of(events)
+    assert done.function_calls == (call,)
+    assert done.text == "Jag spelar jazz."
+
+    answer = await collect(
+        backend.submit_tool_outputs("conv-1", [(call.call_id, json.dumps({"title": "So What"}))])
+    )
+    assert text_of(answer) == "Nu spelas So What."
+    assert done_of(answer).new_session is False
+    types = server.connections[0].client_event_types
+    assert types[-2:] == ["conversation.item.create", "response.create"]
+    assert types.count("response.create") == 2
+    output_item = server.client_events("conversation.item.create")[-1]["item"]
+    assert output_item == {
+        "type": "function_call_output",
+        "call_id": call.call_id,
+        "output": '{"title": "So What"}',
+    }
+    assert server.handshake_count == 1
+
+
+async def test_several_tool_outputs_then_one_response(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(
+        Reply(
+            function_calls=[
+                FunctionCall("alice_voice__play_music", {"query": "jazz"}, "call_a"),
+                FunctionCall("alice_voice__play_music", {"query": "blues"}, "call_b"),
+            ]
+        )
+    )
+    events = await collect(backend.respond("conv-1", "Spela två saker", config=TOOL_CONFIG))
+    assert [c.call_id for c in done_of(events).function_calls] == ["call_a", "call_b"]
+    answer = await collect(
+        backend.submit_tool_outputs("conv-1", [("call_a", "ok"), ("call_b", "ok")])
+    )
+    assert text_of(answer) == "Klart."
+    types = server.connections[0].client_event_types
+    assert types[-3:] == ["conversation.item.create", "conversation.item.create", "response.create"]
+
+
+async def test_invalid_call_arguments_are_flagged(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(function_calls=[FunctionCall("alice_voice__play_music", '{"query": ')]))
+    events = await collect(backend.respond("conv-1", "Spela", config=TOOL_CONFIG))
+    call = next(e for e in events if isinstance(e, RealtimeFunctionCall))
+    assert call.arguments == {}
+    assert call.arguments_valid is False
+    assert call.raw_arguments == '{"query": '
+
+
+async def test_tool_outputs_without_session(backend: RealtimeBackend) -> None:
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await collect(backend.submit_tool_outputs("nobody", [("call_1", "{}")]))
+    assert exc_info.value.code == "no_session"
+
+
+async def test_cancel_active_response(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
+    server.add_rule(Reply(text="ett två tre fyra fem sex", delta_interval=30), times=1)
+    assert await backend.cancel("conv-1") is False
+    events: list[RealtimeEvent] = []
+    async with asyncio.timeout(10):
+        async for event in backend.respond("conv-1", "Berätta", config=CONFIG):
+            events.append(event)
+            if len(events) == 1:
+                assert await backend.cancel("conv-1") is True
+    done = done_of(events)
+    assert done.status == "cancelled"
+    assert done.reason == "client_cancelled"
+    assert done.text == "ett "
+    assert await backend.cancel("conv-1") is False
+    # The session stays usable.
+    next_turn = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(next_turn).status == "completed"
+    assert server.handshake_count == 1
+
+
+async def test_abandoned_turn_is_cancelled_and_session_kept(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra fem sex", delta_interval=30), times=1)
+    async with asyncio.timeout(10):
+        async with contextlib.aclosing(
+            backend.respond("conv-1", "Berätta", config=CONFIG)
+        ) as stream:
+            async for event in stream:
+                assert isinstance(event, RealtimeTextDelta)
+                break
+    await server.wait_for(lambda: "response.cancel" in server.client_events()[-1]["type"])
+
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Hej"
+    assert done_of(events).status == "completed"
+    assert server.handshake_count == 1
+    assert "error" not in server.connections[0].server_event_types
+
+
+async def test_history_is_seeded_once(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
+    history = [
+        ContextMessage("user", "Vad heter du?"),
+        ContextMessage("assistant", "Jag heter Alice."),
+    ]
+    first = await collect(
+        backend.respond("conv-1", "Vad sa jag nyss?", config=CONFIG, history=history)
+    )
+    history += [
+        ContextMessage("user", "Vad sa jag nyss?"),
+        ContextMessage("assistant", done_of(first).text),
+    ]
+    await collect(backend.respond("conv-1", "Tack", config=CONFIG, history=history))
+    # A turn answered elsewhere (local intent or Ollama) is added before the next turn.
+    history += [
+        ContextMessage("user", "Tack"),
+        ContextMessage("assistant", "Varsågod!"),
+        ContextMessage("user", "Tänd lampan"),
+        ContextMessage("assistant", "Lampan är tänd."),
+    ]
+    # The caller's log may already end with this turn's message: it is sent once.
+    history += [ContextMessage("user", "Släck den igen")]
+    await collect(backend.respond("conv-1", "Släck den igen", config=CONFIG, history=history))
+
+    conversation = server.connections[0].conversation
+    texts = [
+        (item["role"], item["content"][0].get("text") or item["content"][0].get("transcript"))
+        for item in conversation
+    ]
+    assert texts == [
+        ("user", "Vad heter du?"),
+        ("assistant", "Jag heter Alice."),
+        ("user", "Vad sa jag nyss?"),
+        ("assistant", "Hej! Jag hörde: Vad sa jag nyss?"),
+        ("user", "Tack"),
+        ("assistant", "Hej! Jag hörde: Tack"),
+        ("assistant", "Varsågod!"),
+        ("user", "Tänd lampan"),
+        ("assistant", "Lampan är tänd."),
+        ("user", "Släck den igen"),
+        ("assistant", "Hej! Jag hörde: Släck den igen"),
+    ]
+
+
+async def test_cancelled_task_cancels_the_response(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra fem sex", delta_interval=30), times=1)
+    first_delta = asyncio.Event()
+
+    async def on_event(_: RealtimeEvent) -> None:
+        first_delta.set()
+
+    received: list[RealtimeEvent] = []
+    task = asyncio.create_task(
+        consume(backend.respond("conv-1", "Berätta", config=CONFIG), received, on_event)
+    )
+    async with asyncio.timeout(10):
+        await first_delta.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await server.wait_for(lambda: server.client_events()[-1]["type"] == "response.cancel")
+
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Hej"
+    assert len(received) == 1
+    assert server.handshake_count == 1
+    assert backend._locks == {}
+
+
+async def test_unknown_model_is_a_connection_error(
+    server: RealtimeTestServer, client: AsyncOpenAI
+) -> None:
+    backend = RealtimeBackend(client, model="gpt-nope")
+    try:
+        with pytest.raises(RealtimeConnectionError) as exc_info:
+            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    finally:
+        await backend.close()
+    assert exc_info.value.code == "invalid_value"
+    assert server.connections[0].handshake.model == "gpt-nope"
+
+
+async def test_add_context_and_prewarm(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await backend.prewarm("sat-1", CONFIG)
+    assert server.handshake_count == 1
+    assert backend.has_session("sat-1")
+    sent = await backend.add_context(
+        "sat-1",
+        [ContextMessage("system", "Användaren heter Kim."), ContextMessage("user", "Hej")],
+        config=CONFIG,
+    )
+    assert sent == 2
+    assert await backend.add_context("sat-1", [ContextMessage("user", "Hej")], config=CONFIG) == 0
+
+    events = await collect(backend.respond("sat-1", "Vem är jag?", config=CONFIG))
+    assert done_of(events).new_session is False
+    assert server.handshake_count == 1
+    conn = server.connections[0]
+    assert conn.client_event_types == [
+        "session.update",
+        "conversation.item.create",
+        "conversation.item.create",
+        "conversation.item.create",
+        "response.create",
+    ]
+    assert [item["role"] for item in conn.conversation[:3]] == ["system", "user", "user"]
+
+
+async def test_prewarm_surfaces_rejected_config(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    with pytest.raises(RealtimeResponseError) as exc_info:
+        await backend.prewarm("sat-1", RealtimeSessionConfig(voice="nova"))
+    assert exc_info.value.code == "invalid_value"
+    assert not backend.has_session("sat-1")
+
+
+async def test_audio_turn(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
+    audio_config = RealtimeSessionConfig(
+        instructions="Prata svenska.", output_modality="audio", voice="cedar"
+    )
+    server.add_rule(Reply(text="Hej där"))
+    events = await collect(backend.respond("sat-1", "Hej", config=audio_config))
+
+    audio = b"".join(e.audio for e in events if isinstance(e, RealtimeAudioDelta))
+    assert len(audio) == 2 * 100 * 48
+    assert any(audio)
+    transcript = [e for e in events if isinstance(e, RealtimeTextDelta)]
+    assert all(e.transcript for e in transcript)
+    assert done_of(events).text == "Hej där"
+    update = server.client_events("session.update")[0]["session"]
+    assert update["output_modalities"] == ["audio"]
+    assert update["audio"]["output"]["voice"] == "cedar"
+
+    # The voice cannot change after audio output: a new session is opened instead.
+    other_voice = RealtimeSessionConfig(
+        instructions="Prata svenska.", output_modality="audio", voice="marin"
+    )
+    events = await collect(
+        backend.respond(
+            "sat-1",
+            "Byt röst",
+            config=other_voice,
+            history=[ContextMessage("user", "Hej"), ContextMessage("assistant", "Hej där")],
+        )
+    )
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert "error" not in server.connections[0].server_event_types
+
+
+async def test_unknown_server_events_are_ignored(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.set_faults(unknown_events=True)
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Hej"
+    assert done_of(events).status == "completed"
+    assert "response.alice_test.unknown_event" in server.connections[0].server_event_types
+
+
+async def test_api_key_never_logged(
+    server: RealtimeTestServer,
+    make_backend: BackendFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "sk-top-secret-key-value"
+    server.api_keys.add(secret)
+    sdk = AsyncOpenAI(api_key=secret, base_url=server.base_url, max_retries=0)
+    backend = make_backend(sdk)
+    try:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        server.api_keys.discard(secret)
+        await backend.close_session("conv-1")
+        with pytest.raises(RealtimeAuthError):
+            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    finally:
+        await sdk.close()
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages
+    assert not [message for message in messages if secret in message]
+    assert secret not in caplog.text
+    # websockets logged the handshake headers, with the key redacted.
+    assert any("Authorization: <redacted>" in message for message in messages)
+
+
+async def test_close_closes_everything(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await collect(backend.respond("a", "Hej", config=CONFIG))
+    await collect(backend.respond("b", "Hej", config=CONFIG))
+    await backend.close()
+    await server.wait_for(lambda: all(c.closed for c in server.connections))
+
+    assert backend.open_sessions == 0
+    assert [c.closed_by for c in server.connections] == ["client", "client"]
+    with pytest.raises(RealtimeConnectionError):
+        await collect(backend.respond("a", "Hej", config=CONFIG))
+
+
+async def test_close_session(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
+    await collect(backend.respond("a", "Hej", config=CONFIG))
+    await backend.close_session("a")
+    await server.wait_for(lambda: server.connections[0].closed)
+    assert not backend.has_session("a")
+    await collect(backend.respond("a", "Hej", config=CONFIG))
+    assert server.handshake_count == 2
+
+
+async def test_client_factories_and_ssl_option(
+    server: RealtimeTestServer, client: AsyncOpenAI, make_backend: BackendFactory
+) -> None:
+    calls: list[str] = []
+
+    def sync_factory() -> AsyncOpenAI:
+        calls.append("sync")
+        return client
+
+    async def async_factory() -> AsyncOpenAI:
+        calls.append("async")
+        return client
+
+    # Home Assistant always passes an SSL context; it is dropped for ws:// URLs.
+    options = {"ssl": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}
+    first = make_backend(sync_factory, websocket_connection_options=options)
+    second = make_backend(async_factory)
+    await collect(first.respond("a", "Hej", config=CONFIG))
+    await collect(first.respond("a", "Igen", config=CONFIG))
+    await collect(second.respond("a", "Hej", config=CONFIG))
+    assert calls == ["sync", "async"]
+    assert server.handshake_count == 2
+    assert first.model == MODEL
+
+
+async def test_validate_api_key(server: RealtimeTestServer, client: AsyncOpenAI) -> None:
+    await validate_api_key(client)
+    bad = AsyncOpenAI(api_key="sk-wrong", base_url=server.base_url, max_retries=0)
+    try:
+        with pytest.raises(RealtimeAuthError) as exc_info:
+            await validate_api_key(bad)
+    finally:
+        await bad.close()
+    assert exc_info.value.code == "http_401"
+    assert server.models_requests == [(True, 200), (False, 401)]
+
+
+async def test_validate_api_key_unreachable(socket_enabled: None) -> None:
+    server = RealtimeTestServer.instant()
+    await server.start()
+    base_url = server.base_url
+    await server.stop()
+    sdk = AsyncOpenAI(api_key="sk-test", base_url=base_url, max_retries=0)
+    try:
+        with pytest.raises(RealtimeConnectionError) as exc_info:
+            await validate_api_key(sdk, request_timeout=5.0)
+    finally:
+        await sdk.close()
+    assert exc_info.value.code == "connect_failed"
+
+
+def test_backend_does_not_import_home_assistant() -> None:
+    """The backend's own import closure is free of Home Assistant.
+
+    The integration package imports Home Assistant, so it is stubbed out here.
+    """
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    code = (
+        "import sys, types\n"
+        "for name, path in (('custom_components', 'custom_components'),"
+        " ('custom_components.alice_voice', 'custom_components/alice_voice')):\n"
+        "    module = types.ModuleType(name)\n"
+        "    module.__path__ = [path]\n"
+        "    sys.modules[name] = module\n"
+        "import custom_components.alice_voice.backends.realtime\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'homeassistant'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=root,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_session_payload_shape() -> None:
+    config = RealtimeSessionConfig(
+        instructions="Hej",
+        output_modality="audio",
+        voice="cedar",
+        tools=(PLAY,),
+        tool_choice="alice_voice__play_music",
+        turn_detection={"type": "semantic_vad", "eagerness": "high"},
+        max_output_tokens=512,
+        transcription={"model": "gpt-4o-mini-transcribe", "language": "sv"},
+    )
+    assert config.session_payload() == {
+        "type": "realtime",
+        "instructions": "Hej",
+        "output_modalities": ["audio"],
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "turn_detection": {"type": "semantic_vad", "eagerness": "high"},
+                "transcription": {"model": "gpt-4o-mini-transcribe", "language": "sv"},
+            },
+            "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "cedar"},
+        },
+        "tools": [PLAY.as_param()],
+        "tool_choice": {"type": "function", "name": "alice_voice__play_music"},
+        "max_output_tokens": 512,
+    }
+
+
+async def test_dead_pooled_session_is_retried_once(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    # The connection dies unnoticed while idle; the next turn finds out on first use.
+    server.set_faults(drop_on_client_event="abort")
+    events = await collect(
+        backend.respond(
+            "conv-1",
+            "Hej igen",
+            config=CONFIG,
+            history=[
+                ContextMessage("user", "Hej"),
+                ContextMessage("assistant", "Hej! Jag hörde: Hej"),
+            ],
+        )
+    )
+    assert text_of(events) == "Hej! Jag hörde: Hej igen"
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert "dropped" in server.connections[0].client_events[-1].event
+    # The new session was seeded with the conversation so far.
+    assert [it["role"] for it in server.connections[1].conversation] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+
+
+async def test_stalled_stream_times_out(
+    server: RealtimeTestServer, make_backend: BackendFactory
+) -> None:
+    backend = make_backend(stream_timeout=0.2)
+    server.add_rule(Reply(text="ett två tre", delta_interval=30), times=1)
+    received: list[RealtimeEvent] = []
+    with pytest.raises(RealtimeTimeoutError) as exc_info:
+        await consume(backend.respond("conv-1", "Hej", config=CONFIG), received)
+    assert exc_info.value.code == "stream_timeout"
+    assert text_of(received) == "ett "
+    assert not backend.has_session("conv-1")
+
+
+async def test_failed_response_is_a_response_error(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="Hm", failed_code="rate_limit_exceeded"))
+    with pytest.raises(RealtimeResponseError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == "rate_limit_exceeded"
+    assert not backend.has_session("conv-1")
+
+
+async def test_add_context_surfaces_rejected_config(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    with pytest.raises(RealtimeResponseError):
+        await backend.add_context(
+            "sat-1", [ContextMessage("user", "Hej")], config=RealtimeSessionConfig(voice="nova")
+        )
+    assert not backend.has_session("sat-1")
+    await backend.close_session("sat-1")  # nothing to close
+    assert backend.open_sessions == 0
+
+
+async def test_tool_outputs_after_session_ended(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(function_calls=[FunctionCall("alice_voice__play_music", {"query": "x"})]))
+    events = await collect(backend.respond("conv-1", "Spela", config=TOOL_CONFIG))
+    call = done_of(events).function_calls[0]
+    await server.expire_sessions()
+    await eventually(lambda: not backend.has_session("conv-1"))
+    with pytest.raises(RealtimeConnectionError) as exc_info:
+        await collect(backend.submit_tool_outputs("conv-1", [(call.call_id, "{}")]))
+    assert exc_info.value.code == "no_session"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        pytest.param(500, RealtimeConnectionError, "http_500", id="500"),
+        pytest.param(403, RealtimeAuthError, "http_403", id="403"),
+    ],
+)
+async def test_validate_api_key_status_errors(
+    server: RealtimeTestServer, client: AsyncOpenAI, status: int, error: type[Exception], code: str
+) -> None:
+    server.set_faults(rest_status=status)
+    with pytest.raises(error) as exc_info:
+        await validate_api_key(client)
+    assert getattr(exc_info.value, "code", None) == code
+
+
+def test_argument_parsing_and_close_descriptions() -> None:
+    assert realtime_module._parse_arguments("") == ({}, True)
+    assert realtime_module._parse_arguments('{"a": 1}') == ({"a": 1}, True)
+    assert realtime_module._parse_arguments("[1, 2]") == ({}, False)
+    assert realtime_module._parse_arguments("{nope") == ({}, False)
+    assert realtime_module._close_description(None) == "the server closed the connection"
+    assert realtime_module._close_description(OSError("x")) == "connection failed (OSError)"
+    assert realtime_module._close_code(None) is None
