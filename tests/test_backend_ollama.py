@@ -110,7 +110,7 @@ async def test_chat_streams_thinking_tools_and_metrics(
 
 async def test_warm_and_pull(backend: OllamaBackend, ollama_server: OllamaTestServer) -> None:
     await backend.warm("gpt-oss:20b", keep_alive="10m")
-    request = ollama_server.chat_requests[0]
+    (request,) = ollama_server.load_requests
     assert request.messages == []
     assert request.body["keep_alive"] == "10m"
     assert "gpt-oss:20b" in ollama_server.loaded

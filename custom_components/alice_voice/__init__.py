@@ -26,8 +26,10 @@ from .const import (
     CONNECT_TIMEOUT,
     DOMAIN,
 )
+from .gateway import AliceVoiceGateway
 from .helpers import host_of
 from .models import AliceVoiceConfigEntry, AliceVoiceData
+from .router import IntentRouter, RouterModel
 from .status import AliceVoiceStatus
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -94,8 +96,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         # The client reads platform details from disk once: do it off the event loop.
         await hass.async_add_executor_job(client.platform_headers)
 
-    entry.runtime_data = AliceVoiceData(ollama=ollama, openai=client, status=status)
+    # Loading the router's weights reads a file: off the event loop.
+    model = await hass.async_add_executor_job(RouterModel.load)
+    router = IntentRouter(model=model)
+    gateway = AliceVoiceGateway(
+        hass,
+        router=router,
+        ollama=ollama,
+        openai_client=client,
+        status=status,
+        on_auth_failed=lambda: entry.async_start_reauth(hass),
+    )
+    entry.runtime_data = AliceVoiceData(
+        ollama=ollama, openai=client, router=router, gateway=gateway, status=status
+    )
     entry.async_on_unload(ollama.close)
+    entry.async_on_unload(gateway.async_stop)
+    gateway.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True

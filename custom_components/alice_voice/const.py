@@ -31,6 +31,9 @@ CONF_KEEP_ALIVE: Final = "keep_alive"
 CONF_MAX_HISTORY: Final = "max_history"
 CONF_NUM_CTX: Final = "num_ctx"
 CONF_THINK_TIMEOUT: Final = "think_timeout"
+CONF_FAST_BUDGET: Final = "fast_budget"
+CONF_THINK_BUDGET: Final = "think_budget"
+CONF_EVENT_TRANSCRIPTS: Final = "event_transcripts"
 
 
 class Language(StrEnum):
@@ -87,6 +90,8 @@ DEFAULT_KEEP_ALIVE: Final = -1  # seconds; negative keeps the model loaded
 DEFAULT_MAX_HISTORY: Final = 50  # turns (user messages) kept in the prompt
 DEFAULT_NUM_CTX: Final = 8192
 DEFAULT_THINK_TIMEOUT: Final = 60.0  # seconds without a streamed chunk
+DEFAULT_FAST_BUDGET: Final = 300  # ms to the fast path's first text, then fall back
+DEFAULT_THINK_BUDGET: Final = 2000  # ms to the think path's first text, then "jag kollar…"
 
 DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_LANGUAGE: Language.SWEDISH.value,
@@ -100,7 +105,36 @@ DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
     CONF_NUM_CTX: DEFAULT_NUM_CTX,
     CONF_THINK_TIMEOUT: DEFAULT_THINK_TIMEOUT,
+    CONF_FAST_BUDGET: DEFAULT_FAST_BUDGET,
+    CONF_THINK_BUDGET: DEFAULT_THINK_BUDGET,
+    CONF_EVENT_TRANSCRIPTS: False,
 }
+
+
+class Source(StrEnum):
+    """Who produced an answer (every response carries one)."""
+
+    OPENAI_REALTIME = "openai_realtime"
+    LOCAL_AI = "local_ai"
+    HA_LOCAL_INTENTS = "ha_local_intents"
+    LOCAL_FALLBACK = "local_fallback"
+    OPENAI_FALLBACK = "openai_fallback"
+
+
+class Backend(StrEnum):
+    """Alice's backends (health is tracked per backend)."""
+
+    OLLAMA = "ollama"
+    OPENAI = "openai"
+
+
+EVENT_INTENT: Final = "alice_voice_intent"
+EVENT_RESPONSE: Final = "alice_voice_response"
+
+FAILURES_BEFORE_DOWN: Final = 3  # consecutive failures before a backend is skipped
+PROBE_INTERVAL: Final = 30.0  # seconds between health probes of a backend that is down
+REALTIME_IDLE_TIMEOUT: Final = 120.0  # seconds before an idle Realtime session closes
+SESSION_TTL: Final = 300.0  # seconds a satellite's conversation state is kept
 
 # --- Limits --------------------------------------------------------------------
 MAX_TOOL_ITERATIONS: Final = 10  # core ollama/anthropic bound

@@ -1,4 +1,4 @@
-"""Small Home Assistant helpers shared by Alice's platforms."""
+"""Small Home Assistant helpers shared by Alice's modules."""
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import translation
@@ -11,18 +11,31 @@ def host_of(url: str) -> str:
     return url.split("://", 1)[-1].rsplit("@", 1)[-1].rstrip("/")
 
 
+async def _async_translated(
+    hass: HomeAssistant, language: str, category: str, key: str, placeholders: dict[str, str] | None
+) -> str | None:
+    """Return ``component.alice_voice.<category>.<key>`` in ``language``, else English."""
+    full_key = f"component.{DOMAIN}.{category}.{key}"
+    for lang in (language, "en"):
+        strings = await translation.async_get_translations(hass, lang, category, [DOMAIN])
+        if (text := strings.get(full_key)) is not None:
+            for name, value in (placeholders or {}).items():
+                text = text.replace(f"{{{name}}}", value)
+            return text
+    return None
+
+
 async def async_localized_message(
     hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str] | None = None
 ) -> str:
-    """Return ``exceptions.<key>.message`` in ``language`` (English if missing)."""
-    message_key = f"component.{DOMAIN}.exceptions.{key}.message"
-    message = None
-    for lang in (language, "en"):
-        strings = await translation.async_get_translations(hass, lang, "exceptions", [DOMAIN])
-        if (message := strings.get(message_key)) is not None:
-            break
-    if message is None:
-        return key
-    for name, value in (placeholders or {}).items():
-        message = message.replace(f"{{{name}}}", value)
-    return message
+    """Return the error message ``exceptions.<key>.message`` (the key if missing)."""
+    text = await _async_translated(hass, language, "exceptions", f"{key}.message", placeholders)
+    return key if text is None else text
+
+
+async def async_phrase(
+    hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str] | None = None
+) -> str:
+    """Return one of Alice's spoken phrases, ``phrases.<key>`` (the key if missing)."""
+    text = await _async_translated(hass, language, "phrases", key, placeholders)
+    return key if text is None else text

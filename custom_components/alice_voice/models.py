@@ -1,11 +1,13 @@
 """Runtime data for Alice Voice."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from openai import AsyncOpenAI
 
 from .backends.ollama import OllamaBackend
+from .gateway import AliceVoiceGateway
+from .router import IntentRouter
 from .status import AliceVoiceStatus
 
 
@@ -14,8 +16,10 @@ class AliceVoiceData:
     """What a loaded Alice Voice entry owns."""
 
     ollama: OllamaBackend
-    openai: AsyncOpenAI | None = None
-    status: AliceVoiceStatus = field(default_factory=AliceVoiceStatus)
+    openai: AsyncOpenAI | None
+    router: IntentRouter
+    gateway: AliceVoiceGateway
+    status: AliceVoiceStatus
 
 
 type AliceVoiceConfigEntry = ConfigEntry[AliceVoiceData]

@@ -49,6 +49,9 @@ class AgentStatus:
     last_error: str | None = None
     last_error_at: datetime | None = None
     last_turn_ms: float | None = None
+    last_source: str | None = None
+    last_route: str | None = None
+    last_intent: str | None = None
     turns: int = 0
     errors: int = 0
 
@@ -59,6 +62,7 @@ class AliceVoiceStatus:
 
     backends: dict[str, BackendHealth] = field(default_factory=dict)
     agents: dict[str, AgentStatus] = field(default_factory=dict)
+    failures_before_down: int = 3
     _listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
@@ -83,6 +87,15 @@ class AliceVoiceStatus:
         """Return the status of agent ``agent_id``."""
         return self.agents.setdefault(agent_id, AgentStatus())
 
+    def is_down(self, name: str) -> bool:
+        """Whether ``name`` failed often enough in a row to be skipped until a probe works."""
+        health = self.backends.get(name)
+        return (
+            health is not None
+            and health.state is BackendState.DOWN
+            and health.consecutive_failures >= self.failures_before_down
+        )
+
     def backend_ok(self, name: str) -> None:
         """Record a successful call to ``name``."""
         health = self.backend(name)
@@ -105,11 +118,23 @@ class AliceVoiceStatus:
         self.agent(agent_id).state = VoiceState.PROCESSING
         self._notify()
 
-    def turn_finished(self, agent_id: str, *, duration_ms: float, error: str | None) -> None:
+    def turn_finished(
+        self,
+        agent_id: str,
+        *,
+        duration_ms: float,
+        error: str | None,
+        source: str | None = None,
+        route: str | None = None,
+        intent: str | None = None,
+    ) -> None:
         """An agent finished a turn, with the error's translation key if it failed."""
         status = self.agent(agent_id)
         status.turns += 1
         status.last_turn_ms = duration_ms
+        status.last_source = source
+        status.last_route = route
+        status.last_intent = intent
         if error is None:
             status.state = VoiceState.IDLE
         else:

@@ -6,6 +6,7 @@ Home Assistant runs the tool calls as they arrive, and the next round sends
 the results back, until the model answers without calling a tool.
 """
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 import json
@@ -72,6 +73,13 @@ class ThinkResult:
     tools_used: list[str] = field(default_factory=list)
     tool_errors: list[str] = field(default_factory=list)
     metrics: list[ChatMetrics] = field(default_factory=list)
+    first_text_at: float | None = None  # loop time of the first answer text
+    filler_sent: bool = False
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens evaluated over all rounds."""
+        return sum(m.prompt_eval_count or 0 for m in self.metrics)
 
 
 def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
@@ -134,8 +142,22 @@ class ThinkPath:
     def _error(self, err: OllamaError) -> AliceVoiceTurnError:
         return ollama_turn_error(err, host=host_of(self.backend.host), model=self.settings.model)
 
-    async def async_run(self, agent_id: str, chat_log: conversation.ChatLog) -> ThinkResult:
-        """Run the tool loop until the model answers; raise AliceVoiceTurnError on failure."""
+    async def async_run(
+        self,
+        agent_id: str,
+        chat_log: conversation.ChatLog,
+        *,
+        budget: float | None = None,
+        filler: str | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ThinkResult:
+        """Run the tool loop until the model answers; raise AliceVoiceTurnError on failure.
+
+        If no answer text has arrived ``budget`` seconds into the first round,
+        ``filler`` ("Jag kollar…") is streamed so the listener hears something,
+        and the answer follows. ``should_stop`` is asked after each round (a
+        guardrail may have taken the turn over).
+        """
         settings = self.settings
         try:
             info = await self.backend.model_info(settings.model)
@@ -165,15 +187,22 @@ class ThinkPath:
             )
             added = 0
             try:
-                async for content in chat_log.async_add_delta_content_stream(
-                    agent_id, self._deltas(stream, result, tools_allowed=tools is not None)
-                ):
+                deltas = self._deltas(
+                    stream,
+                    result,
+                    tools_allowed=tools is not None,
+                    budget=budget if result.rounds == 1 else None,
+                    filler=filler,
+                )
+                async for content in chat_log.async_add_delta_content_stream(agent_id, deltas):
                     added += 1
                     self._record(content, result)
             except OllamaError as err:
                 raise self._error(err) from err
             # Done when the model answered without tools, or went quiet.
             if not added or not chat_log.unresponded_tool_results:
+                return result
+            if should_stop is not None and should_stop():
                 return result
         LOGGER.warning(
             "The model %s kept calling tools for %d rounds; stopping", settings.model, result.rounds
@@ -196,17 +225,43 @@ class ThinkPath:
 
     @staticmethod
     async def _deltas(
-        stream: AsyncIterator[ChatChunk], result: ThinkResult, *, tools_allowed: bool
+        stream: AsyncIterator[ChatChunk],
+        result: ThinkResult,
+        *,
+        tools_allowed: bool,
+        budget: float | None = None,
+        filler: str | None = None,
     ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
         """Turn Ollama chunks into chat-log deltas (one assistant message)."""
         yield {"role": "assistant"}
-        async for chunk in stream:
+        loop = asyncio.get_running_loop()
+        deadline = None if budget is None or not filler else loop.time() + budget
+        iterator = aiter(stream)
+        while True:
+            next_chunk = asyncio.ensure_future(anext(iterator, None))
+            try:
+                if deadline is not None:
+                    done, _ = await asyncio.wait({next_chunk}, timeout=deadline - loop.time())
+                    if not done:
+                        # Over budget without answer text: say something now.
+                        deadline = None
+                        result.filler_sent = True
+                        yield {"content": f"{filler} "}
+                chunk = await next_chunk
+            finally:
+                next_chunk.cancel()
+            if chunk is None:
+                return
             delta: conversation.AssistantContentDeltaDict = {}
             if chunk.thinking:
                 delta["thinking_content"] = chunk.thinking
             if chunk.content:
                 delta["content"] = chunk.content
+                deadline = None
+                if result.first_text_at is None:
+                    result.first_text_at = loop.time()
             if chunk.tool_calls:
+                deadline = None
                 if tools_allowed:
                     delta["tool_calls"] = [
                         llm.ToolInput(tool_name=call.name, tool_args=call.arguments)

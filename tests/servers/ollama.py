@@ -299,8 +299,21 @@ class OllamaTestServer:
 
     @property
     def chat_requests(self) -> list[ChatRequest]:
-        """Every ``/api/chat`` request received, oldest first."""
-        return [ChatRequest(body) for path, body in self.requests if path == "/api/chat"]
+        """Every ``/api/chat`` request with messages (not a load), oldest first."""
+        return [
+            ChatRequest(body)
+            for path, body in self.requests
+            if path == "/api/chat" and body.get("messages")
+        ]
+
+    @property
+    def load_requests(self) -> list[ChatRequest]:
+        """``/api/chat`` requests without messages: loads (pre-warming) and unloads."""
+        return [
+            ChatRequest(body)
+            for path, body in self.requests
+            if path == "/api/chat" and not body.get("messages")
+        ]
 
     @staticmethod
     def _echo(request: ChatRequest) -> ScriptedReply:
