@@ -580,7 +580,11 @@ class AliceVoiceGateway:
             if on_failure == "think":
                 turn.fallback_from = Backend.OPENAI
                 return await self._async_think(turn, chat_log, cloud_fallback=False)
-            raise local_error or AliceVoiceTurnError(key) from err
+            if local_error is not None:
+                # Both failed: the message is about the local model, and so is the label.
+                turn.source = Source.LOCAL_AI
+                raise local_error from err
+            raise AliceVoiceTurnError(key) from err
         finally:
             turn.on_cloud = False
         self.status.backend_ok(Backend.OPENAI)
