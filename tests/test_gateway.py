@@ -47,7 +47,7 @@ GREETING = "hej"
 QUESTION = "vad är huvudstaden i frankrike"
 DEVICE = "tänd lampan i köket"
 THINK = "vad har jag i kalendern imorgon"
-HYBRID_EN = "when is my next meeting and what will the weather be"
+HYBRID_EN = "what's the weather like for my meeting tomorrow"
 
 CANNED_GREETING = "Hej! Vad kan jag hjälpa dig med?"
 

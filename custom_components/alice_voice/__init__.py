@@ -18,6 +18,7 @@ from homeassistant.util.ssl import get_default_context
 import openai
 
 from .backends.ollama import OllamaAuthError, OllamaBackend, OllamaError, OllamaResponseError
+from .classify import async_get_router_model, async_setup_classify
 from .const import (
     CONF_OLLAMA_API_KEY,
     CONF_OLLAMA_URL,
@@ -29,7 +30,7 @@ from .const import (
 from .gateway import AliceVoiceGateway
 from .helpers import host_of
 from .models import AliceVoiceConfigEntry, AliceVoiceData
-from .router import IntentRouter, RouterModel
+from .router import IntentRouter, ModelLoadError
 from .status import AliceVoiceStatus
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -37,7 +38,8 @@ PLATFORMS = (Platform.CONVERSATION,)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up what Alice shares between entries."""
+    """Set up what Alice shares between entries: the router's API view and service."""
+    async_setup_classify(hass)
     return True
 
 
@@ -96,8 +98,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         # The client reads platform details from disk once: do it off the event loop.
         await hass.async_add_executor_job(client.platform_headers)
 
-    # Loading the router's weights reads a file: off the event loop.
-    model = await hass.async_add_executor_job(RouterModel.load)
+    try:
+        # Loaded once per Home Assistant, in the executor, shared by every entry.
+        model = await async_get_router_model(hass)
+    except ModelLoadError as err:
+        await ollama.close()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="router_unavailable"
+        ) from err
     router = IntentRouter(model=model)
     gateway = AliceVoiceGateway(
         hass,

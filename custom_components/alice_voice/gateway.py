@@ -443,9 +443,10 @@ class AliceVoiceGateway:
         """A fast question answered without the cloud."""
         assert turn.decision is not None
         intent_name = str(turn.decision.intent)
-        if intent_name in ("TIME_DATE", "WEATHER", "DEVICE_CONTROL") and (
-            result := await self._async_ha_intents(turn, chat_log)
-        ) is not None:
+        if (
+            intent_name in ("TIME_DATE", "WEATHER", "DEVICE_CONTROL")
+            and (result := await self._async_ha_intents(turn, chat_log)) is not None
+        ):
             if fallback:
                 turn.source = Source.LOCAL_FALLBACK
             return result
