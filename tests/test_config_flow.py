@@ -12,6 +12,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alice_voice.const import (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_EVENT_TRANSCRIPTS,
+    CONF_FAST_BUDGET,
     CONF_KEEP_ALIVE,
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
@@ -25,6 +27,7 @@ from custom_components.alice_voice.const import (
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
     CONF_ROUTE_MODE,
+    CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
     DEFAULT_CONVERSATION_OPTIONS,
@@ -303,6 +306,9 @@ AGENT_INPUT: dict[str, Any] = {
         CONF_MAX_HISTORY: 10.0,
         CONF_NUM_CTX: 16384.0,
         CONF_THINK_TIMEOUT: 45.0,
+        CONF_FAST_BUDGET: 250.0,
+        CONF_THINK_BUDGET: 1500.0,
+        CONF_EVENT_TRANSCRIPTS: True,
     },
 }
 AGENT_DATA: dict[str, Any] = {
@@ -318,6 +324,9 @@ AGENT_DATA: dict[str, Any] = {
     CONF_MAX_HISTORY: 10,
     CONF_NUM_CTX: 16384,
     CONF_THINK_TIMEOUT: 45.0,
+    CONF_FAST_BUDGET: 250,
+    CONF_THINK_BUDGET: 1500,
+    CONF_EVENT_TRANSCRIPTS: True,
 }
 
 

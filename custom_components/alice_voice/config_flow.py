@@ -22,6 +22,7 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv, llm
 from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -47,6 +48,8 @@ from .backends.ollama import (
 )
 from .const import (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_EVENT_TRANSCRIPTS,
+    CONF_FAST_BUDGET,
     CONF_KEEP_ALIVE,
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
@@ -60,6 +63,7 @@ from .const import (
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
     CONF_ROUTE_MODE,
+    CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
     CONNECT_TIMEOUT,
@@ -85,7 +89,11 @@ ADVANCED_OPTIONS = (
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
     CONF_THINK_TIMEOUT,
+    CONF_FAST_BUDGET,
+    CONF_THINK_BUDGET,
+    CONF_EVENT_TRANSCRIPTS,
 )
+INT_OPTIONS = (CONF_KEEP_ALIVE, CONF_MAX_HISTORY, CONF_NUM_CTX, CONF_FAST_BUDGET, CONF_THINK_BUDGET)
 SECRETS = (CONF_OLLAMA_API_KEY, CONF_OPENAI_API_KEY)
 
 
@@ -381,6 +389,25 @@ def conversation_schema(
                                 unit_of_measurement="s",
                             )
                         ),
+                        probatio.Required(CONF_FAST_BUDGET): NumberSelector(
+                            NumberSelectorConfig(
+                                min=50,
+                                max=5000,
+                                step=10,
+                                mode=NumberSelectorMode.BOX,
+                                unit_of_measurement="ms",
+                            )
+                        ),
+                        probatio.Required(CONF_THINK_BUDGET): NumberSelector(
+                            NumberSelectorConfig(
+                                min=200,
+                                max=30000,
+                                step=100,
+                                mode=NumberSelectorMode.BOX,
+                                unit_of_measurement="ms",
+                            )
+                        ),
+                        probatio.Required(CONF_EVENT_TRANSCRIPTS): BooleanSelector(),
                     }
                 ),
                 {"collapsed": True},
@@ -402,9 +429,7 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Store the form's input flat, with whole numbers as ints."""
     data = {k: v for k, v in user_input.items() if k != SECTION_ADVANCED}
     for key, value in user_input.get(SECTION_ADVANCED, {}).items():
-        data[key] = (
-            int(value) if key in (CONF_KEEP_ALIVE, CONF_MAX_HISTORY, CONF_NUM_CTX) else value
-        )
+        data[key] = int(value) if key in INT_OPTIONS else value
     if not data.get(CONF_PROMPT):
         data.pop(CONF_PROMPT, None)
     if not data.get(CONF_LLM_HASS_API):
