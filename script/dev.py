@@ -320,6 +320,20 @@ async def seed_home(session: aiohttp.ClientSession, token: str) -> dict[str, Any
                 )
 
         entities = await ws.call("config/entity_registry/list")
+        # Weather and locks are not exposed to Assist by default: expose the demo's, so
+        # "hur blir vädret?" and the unlock confirmation can be tried.
+        shown = [
+            e["entity_id"]
+            for e in entities
+            if e["platform"] == "demo" and e["entity_id"].split(".")[0] in {"weather", "lock"}
+        ]
+        if shown:
+            await ws.call(
+                "homeassistant/expose_entity",
+                assistants=["conversation"],
+                entity_ids=shown,
+                should_expose=True,
+            )
         agent = next(
             (
                 e["entity_id"]
