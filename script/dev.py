@@ -55,7 +55,7 @@ DEVICES = {
     "AC": ("Sovrum", "Fläkt"),
     "Bedroom": ("Sovrum", "TV"),
 }
-AREAS = ("Kök", "Vardagsrum", "Sovrum")
+AREAS = ("Kök", "Vardagsrum", "Sovrum", "Hall")
 
 
 def say(message: str) -> None:
@@ -320,13 +320,22 @@ async def seed_home(session: aiohttp.ClientSession, token: str) -> dict[str, Any
                 )
 
         entities = await ws.call("config/entity_registry/list")
-        # Weather and locks are not exposed to Assist by default: expose the demo's, so
-        # "hur blir vädret?" and the unlock confirmation can be tried.
+        # Weather and locks are not exposed to Assist by default: expose the demo
+        # weather and the front door (configuration.yaml), so "hur är vädret?" and the
+        # unlock confirmation can be tried.
         shown = [
             e["entity_id"]
             for e in entities
-            if e["platform"] == "demo" and e["entity_id"].split(".")[0] in {"weather", "lock"}
+            if (e["platform"] == "demo" and e["entity_id"].startswith("weather."))
+            or e["unique_id"] == "alice_dev_ytterdorren"
         ]
+        for entity in entities:
+            if entity["unique_id"] == "alice_dev_ytterdorren" and not entity["area_id"]:
+                await ws.call(
+                    "config/entity_registry/update",
+                    entity_id=entity["entity_id"],
+                    area_id=areas["Hall"],
+                )
         if shown:
             await ws.call(
                 "homeassistant/expose_entity",

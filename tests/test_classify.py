@@ -1,5 +1,6 @@
 """The router's Home Assistant interfaces: POST /api/alice_voice/classify and the service."""
 
+from datetime import timedelta
 from http import HTTPStatus
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -223,3 +225,25 @@ async def test_entries_share_one_model(
     )
     assert response["intent"]["name"] == "GREETING"
     assert data.router.model is hass.data[f"{DOMAIN}_router"].model
+
+
+@pytest.mark.usefixtures("setup_alice")
+async def test_dates_default_to_home_time(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """Without "now"/"time_zone" in the context, Home Assistant's clock and zone are used."""
+    await hass.config.async_set_time_zone("Europe/Stockholm")
+    client = await hass_client()
+    response = await client.post(URL, json={"text": "boka möte med anna imorgon kl 14"})
+    slots = (await response.json())["intent"]["slots"]
+    tomorrow = (dt_util.now() + timedelta(days=1)).date().isoformat()
+    assert slots["date"] == tomorrow
+    assert slots["datetime"] in {f"{tomorrow}T14:00:00+01:00", f"{tomorrow}T14:00:00+02:00"}
+    served: Any = await hass.services.async_call(
+        DOMAIN,
+        "classify",
+        {"text": "boka möte med anna imorgon kl 14"},
+        blocking=True,
+        return_response=True,
+    )
+    assert served["intent"]["slots"]["datetime"] == slots["datetime"]

@@ -25,6 +25,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.alice_voice.const import (
+    CONF_CONFIDENCE_THRESHOLD,
     CONF_FAST_BUDGET,
     CONF_LANGUAGE,
     CONF_OPENAI_API_KEY,
@@ -798,3 +799,23 @@ async def test_fast_budget_is_configurable(
     assert source(result) == "openai_realtime"
     assert speech(result) == "Hej där!"
     assert result.response.response_type != intent.IntentResponseType.ERROR
+
+
+async def test_unsure_device_command_tries_ha_intents_first(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    realtime_server: RealtimeTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A device command the router is unsure of is still matched by HA's intents first."""
+    await set_agent(hass, mock_config_entry, **{CONF_CONFIDENCE_THRESHOLD: 0.999999})
+    await setup(hass, mock_config_entry)
+    events = async_capture_events(hass, "alice_voice_intent")
+    result = await converse(hass, DEVICE)
+    assert events[0].data["intent"] == "DEVICE_CONTROL"
+    assert events[0].data["path"] in {"think", "hybrid"}  # not sure enough for fast
+    assert source(result) == "ha_local_intents"
+    assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
+    assert ollama_server.chat_requests == []
+    assert realtime_server.connections == []

@@ -381,6 +381,13 @@ class AliceVoiceGateway:
             if turn.pending is not None:
                 return await self._async_ask_confirmation(turn, chat_log)
             return await self._async_think(turn, chat_log, cloud_fallback=cloud)
+        if intent_name == "DEVICE_CONTROL":
+            # Unsure, but most likely a device command: Home Assistant's own intents
+            # match exactly or not at all, in milliseconds, so they go first.
+            if (result := await self._async_ha_intents(turn, chat_log)) is not None:
+                return result
+            if turn.pending is not None:
+                return await self._async_ask_confirmation(turn, chat_log)
         if path is RoutePath.FAST:
             if cloud:
                 return await self._async_cloud(
