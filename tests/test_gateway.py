@@ -819,3 +819,54 @@ async def test_unsure_device_command_tries_ha_intents_first(
     assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
     assert ollama_server.chat_requests == []
     assert realtime_server.connections == []
+
+
+def _tool_names(body: dict[str, Any]) -> set[str]:
+    return {tool["function"]["name"] for tool in body.get("tools", [])}
+
+
+@pytest.mark.parametrize(
+    ("text", "has_devices"),
+    [
+        # Sure of a calendar question: no device tools, no device overview.
+        (THINK, False),
+        # Unknown: everything.
+        ("plopp zibbe fnurg", True),
+    ],
+)
+async def test_think_path_gets_only_the_tools_it_needs(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    text: str,
+    has_devices: bool,
+) -> None:
+    """The local model gets the tools and context of the routed intent, and no more."""
+    await set_agent(hass, mock_config_entry, **{CONF_ROUTE_MODE: "local_only"})
+    await setup(hass, mock_config_entry)
+    await converse(hass, text)
+    body = ollama_server.chat_requests[0].body
+    tools = _tool_names(body)
+    system = body["messages"][0]["content"]
+    assert "llm__GetDateTime" in tools
+    assert ("intent__HassTurnOn" in tools) is has_devices
+    assert ("homeassistant__GetLiveContext" in tools) is has_devices
+    assert ("Static Context" in system) is has_devices
+    assert ("Kitchen Lights" in system) is has_devices
+    assert system.startswith("Du är Alice")
+
+
+async def test_device_command_on_the_think_path_keeps_device_tools(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A device command HA's intents miss reaches the model with the device tools."""
+    await set_agent(hass, mock_config_entry, **{CONF_ROUTE_MODE: "local_only"})
+    await setup(hass, mock_config_entry)
+    await converse(hass, "tänd lampan i förrådet")  # no such area: HA's intents miss
+    body = ollama_server.chat_requests[0].body
+    assert "intent__HassTurnOn" in _tool_names(body)
+    assert "Static Context" in body["messages"][0]["content"]

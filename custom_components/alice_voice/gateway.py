@@ -80,6 +80,7 @@ from .const import (
 )
 from .context import async_cloud_instructions
 from .errors import AliceVoiceTurnError
+from .focus import focus_prompt, focus_tools
 from .guardrails import (
     PendingAction,
     answer_to_confirmation,
@@ -92,12 +93,16 @@ from .guardrails import (
 from .helpers import async_localized_message, async_phrase, host_of
 from .local import async_local_answer
 from .prompts import default_prompt
-from .router import IntentRouter, RouteDecision, RoutePath
+from .router import IntentRouter, RouteDecision, RoutePath, RouteReason
 from .status import AliceVoiceStatus
 from .think import ThinkPath, ThinkSettings
 
 CONFIRMATION_TTL: Final = 60.0  # seconds a "yes" is waited for
 LIVE_CONTEXT_TOOL: Final = "homeassistant__GetLiveContext"
+#: Decisions sure enough to send only the intent's tools (see :mod:`.focus`).
+FOCUSED_REASONS: Final = frozenset(
+    {RouteReason.SIMPLE_INTENT, RouteReason.COMPLEX_INTENT, RouteReason.CONTEXT_FOLLOW_UP}
+)
 # Local failures worth retrying on the cloud (a missing model is one too: the
 # cloud can still answer). Input errors and tool loops are not.
 CLOUD_RETRYABLE: Final = frozenset(
@@ -623,16 +628,30 @@ class AliceVoiceGateway:
             )
         except conversation.ConverseError as err:
             raise _ConverseError(err.as_conversation_result()) from err
+        focus = self._focus_intent(turn)
         if (api := chat_log.llm_api) is not None:
             chat_log.llm_api = GuardedAPIInstance(
                 api=api.api,
                 api_prompt=api.api_prompt,
                 llm_context=api.llm_context,
-                tools=api.tools,
+                tools=focus_tools(focus, api.tools),
                 custom_serializer=api.custom_serializer,
                 guard=self._guard(turn),
             )
+            system = chat_log.content[0]
+            if isinstance(system, conversation.SystemContent):
+                trimmed = focus_prompt(focus, system.content)
+                if trimmed != system.content:
+                    chat_log.content[0] = conversation.SystemContent(content=trimmed)
         turn.llm_ready = True
+
+    @staticmethod
+    def _focus_intent(turn: Turn) -> str | None:
+        """The intent whose tools the turn gets, or None for all (see :mod:`.focus`)."""
+        decision = turn.decision
+        if decision is None or turn.escalated or decision.reason not in FOCUSED_REASONS:
+            return None
+        return str(decision.intent)
 
     def _guard(self, turn: Turn) -> Callable[[llm.ToolInput], Awaitable[None]]:
         async def guard(tool_input: llm.ToolInput) -> None:
