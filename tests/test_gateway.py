@@ -8,6 +8,7 @@ each server received.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 import logging
 from typing import Any
 
@@ -21,12 +22,18 @@ from homeassistant.helpers import (
     entity_registry as er,
     intent,
 )
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.alice_voice.const import (
     CONF_CONFIDENCE_THRESHOLD,
     CONF_FAST_BUDGET,
+    CONF_KEEP_ALIVE,
     CONF_LANGUAGE,
     CONF_OPENAI_API_KEY,
     CONF_OPENAI_BASE_URL,
@@ -35,6 +42,7 @@ from custom_components.alice_voice.const import (
     EVENT_INTENT,
     EVENT_RESPONSE,
     FAILURES_BEFORE_DOWN,
+    PROBE_INTERVAL,
 )
 from custom_components.alice_voice.status import BackendState
 
@@ -870,3 +878,49 @@ async def test_device_command_on_the_think_path_keeps_device_tools(
     body = ollama_server.chat_requests[0].body
     assert "intent__HassTurnOn" in _tool_names(body)
     assert "Static Context" in body["messages"][0]["content"]
+
+
+async def test_model_is_kept_warm(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """With keep-alive -1 the model is loaded at setup, and again when Ollama drops it."""
+    await setup(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [load.model for load in ollama_server.load_requests] == ["gpt-oss:20b"]
+    assert "gpt-oss:20b" in ollama_server.loaded
+
+    # Still loaded: the periodic check loads nothing.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=PROBE_INTERVAL + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(ollama_server.load_requests) == 1
+
+    ollama_server.unload()  # an Ollama restart, or another model took the memory
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2 * PROBE_INTERVAL + 2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(ollama_server.load_requests) == 2
+    assert "gpt-oss:20b" in ollama_server.loaded
+    assert ollama_server.chat_requests == []  # loading is not a turn
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{CONF_KEEP_ALIVE: 600}, {CONF_ROUTE_MODE: "cloud_only"}],
+    ids=["keep_alive_600", "cloud_only"],
+)
+async def test_model_not_kept_warm_when_the_agent_does_not_want_it(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    """A keep-alive in seconds lets the model go; cloud_only does not use it."""
+    await set_agent(hass, mock_config_entry, **options)
+    await setup(hass, mock_config_entry)
+    ollama_server.unload()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=PROBE_INTERVAL + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ollama_server.load_requests == []

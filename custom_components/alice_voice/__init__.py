@@ -26,8 +26,9 @@ from .const import (
     CONF_OPENAI_BASE_URL,
     CONNECT_TIMEOUT,
     DOMAIN,
+    SUBENTRY_CONVERSATION,
 )
-from .gateway import AliceVoiceGateway
+from .gateway import AgentConfig, AliceVoiceGateway
 from .helpers import host_of
 from .models import AliceVoiceConfigEntry, AliceVoiceData
 from .router import IntentRouter, ModelLoadError
@@ -120,7 +121,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
     )
     entry.async_on_unload(ollama.close)
     entry.async_on_unload(gateway.async_stop)
-    gateway.async_start()
+    gateway.async_start(
+        [
+            AgentConfig.from_subentry(subentry)
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_CONVERSATION
+        ]
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True

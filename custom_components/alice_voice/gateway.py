@@ -27,7 +27,7 @@ make unlocking, disarming and opening wait for a spoken "yes".
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 import time
@@ -242,13 +242,28 @@ class AliceVoiceGateway:
         self._states: dict[str, ConversationState] = {}
         self._warm_until: dict[str, float] = {}
         self._warming: set[str] = set()
+        self._keep_warm: list[AgentConfig] = []
         self._stop_probes: CALLBACK_TYPE | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
     @callback
-    def async_start(self) -> None:
-        """Start probing backends that are down."""
+    def async_start(self, agents: Sequence[AgentConfig] = ()) -> None:
+        """Start probing: backends that are down, and the agents' local models.
+
+        An agent that keeps its model loaded (keep-alive -1, the default) gets
+        it loaded now and again whenever Ollama has dropped it (a restart, or
+        another model taking its memory), so no turn pays for a cold model.
+        """
+        self._keep_warm = [
+            agent
+            for agent in agents
+            if agent.think.keep_alive < 0 and agent.mode is not RouteMode.CLOUD_ONLY
+        ]
+        if self._keep_warm:
+            self.hass.async_create_background_task(
+                self._async_keep_warm(), f"{DOMAIN} keep warm", eager_start=False
+            )
         self._stop_probes = async_track_time_interval(
             self.hass,
             self._async_probe,
@@ -302,6 +317,30 @@ class AliceVoiceGateway:
             else:
                 LOGGER.info("OpenAI answers again")
                 self.status.backend_ok(Backend.OPENAI)
+        await self._async_keep_warm()
+
+    async def _async_keep_warm(self) -> None:
+        """Load the kept-warm agents' models that Ollama does not hold now."""
+        if not self._keep_warm or self.status.is_down(Backend.OLLAMA):
+            return
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                loaded = await self.ollama.loaded_models()
+        except TimeoutError, OllamaError:
+            LOGGER.debug("Could not ask Ollama which models are loaded")
+            return
+        for agent in self._keep_warm:
+            model = agent.think.model
+            if model in loaded:
+                self._mark_warm(agent)
+                continue
+            self._warm_until.pop(model, None)
+            if model not in self._warming:
+                LOGGER.debug("Loading %s, which Ollama does not hold", model)
+                self._warming.add(model)
+                self.hass.async_create_background_task(
+                    self._async_warm(agent), f"{DOMAIN} warm {model}", eager_start=True
+                )
 
     # --- the turn --------------------------------------------------------------------
 

@@ -265,6 +265,14 @@ class OllamaBackend:
         finally:
             await _close(stream)
 
+    async def loaded_models(self) -> set[str]:
+        """Return the models loaded in memory now (``/api/ps``)."""
+        try:
+            response = await self._client.ps()
+        except Exception as err:
+            raise map_error(err) from err
+        return {name for m in response.models if (name := m.model or m.name)}
+
     async def warm(self, model: str, *, keep_alive: KeepAlive) -> None:
         """Load ``model`` into memory (an empty chat), so a turn pays no load time."""
         try:
