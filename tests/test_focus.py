@@ -5,7 +5,7 @@ from homeassistant.helpers import llm
 import probatio
 import pytest
 
-from custom_components.alice_voice.focus import focus_prompt, focus_tools
+from custom_components.alice_voice.focus import focus_prompt, focus_tools, wants_live_context
 
 
 class _Tool(llm.Tool):
@@ -99,3 +99,20 @@ def test_prompt_loses_the_device_overview_when_not_needed() -> None:
     assert focus_prompt("DEVICE_CONTROL", PROMPT) == PROMPT
     assert focus_prompt(None, PROMPT) == PROMPT
     assert focus_prompt("EMAIL_SEND", "no overview here") == "no overview here"
+
+
+@pytest.mark.parametrize(
+    ("intent", "slots", "wanted"),
+    [
+        ("DEVICE_CONTROL", {"action": "query"}, True),
+        ("DEVICE_CONTROL", {"action": None}, True),
+        ("DEVICE_CONTROL", {}, True),
+        ("DEVICE_CONTROL", {"action": "turn_on"}, False),
+        ("WEATHER", {}, True),
+        ("CALENDAR_QUERY", {}, False),
+        (None, {}, False),
+    ],
+)
+def test_wants_live_context(intent: str | None, slots: dict[str, object], wanted: bool) -> None:
+    """State questions and weather get the live context; commands and calendars do not."""
+    assert wants_live_context(intent, slots) is wanted

@@ -924,3 +924,24 @@ async def test_model_not_kept_warm_when_the_agent_does_not_want_it(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=PROBE_INTERVAL + 1))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert ollama_server.load_requests == []
+
+
+async def test_state_question_gets_the_live_context_up_front(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A question about the home's state reaches the model with the live state in it."""
+    await set_agent(hass, mock_config_entry, **{CONF_ROUTE_MODE: "local_only"})
+    await setup(hass, mock_config_entry)
+    events = async_capture_events(hass, EVENT_RESPONSE)
+    await converse(hass, "vilka lampor har jag glömt att släcka")
+    (first, *_) = ollama_server.chat_requests
+    messages = first.body["messages"]
+    assert "Static Context" not in messages[0]["content"]  # the live context replaces it
+    roles = [m["role"] for m in messages]
+    assert roles[-2:] == ["assistant", "tool"]
+    assert messages[-2]["tool_calls"][0]["function"]["name"] == "homeassistant__GetLiveContext"
+    assert "Kitchen Lights" in messages[-1]["content"]
+    assert "homeassistant__GetLiveContext" in events[0].data["tools"]

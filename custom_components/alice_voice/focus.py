@@ -12,12 +12,15 @@ a think intent, the turn gets only its tool family:
   device tools and the overview, without calendar, to-do and mail tools.
 
 Anything else (unknown, low confidence, several steps, an escalation from the
-cloud) keeps everything. So does a focus that would leave no tool at all.
+cloud) keeps everything.
+
+A question about the home's current state gets the live context up front (see
+:func:`wants_live_context`), so the model answers in one round. So does a focus that would leave no tool at all.
 Names are matched on their last part, so namespaced tools of merged APIs
 ("assist__intent__HassTurnOn") are recognised too.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import re
 from typing import Final
@@ -82,4 +85,23 @@ def focus_prompt(intent: str | None, prompt: str) -> str:
     focus = FOCUS.get(intent or "")
     if focus is None or focus.devices:
         return prompt
+    return without_device_overview(prompt)
+
+
+def without_device_overview(prompt: str) -> str:
+    """Return ``prompt`` without Home Assistant's static device overview."""
     return _DEVICE_OVERVIEW_RE.sub("", prompt, count=1)
+
+
+def wants_live_context(intent: str | None, slots: Mapping[str, object]) -> bool:
+    """Whether a think turn is about the home's current state.
+
+    Questions about devices ("vilka lampor är tända?", action ``query``), device
+    turns whose action the router could not tell ("hur ser det ut hemma?") and
+    weather questions that Home Assistant's intents did not answer. For these
+    the live context is fetched before the model starts, in place of the static
+    overview: the model answers in one round instead of first asking for it.
+    """
+    if intent == "WEATHER":
+        return True
+    return intent == "DEVICE_CONTROL" and slots.get("action") in {None, "query"}

@@ -80,7 +80,7 @@ from .const import (
 )
 from .context import async_cloud_instructions
 from .errors import AliceVoiceTurnError
-from .focus import focus_prompt, focus_tools
+from .focus import focus_prompt, focus_tools, wants_live_context, without_device_overview
 from .guardrails import (
     PendingAction,
     answer_to_confirmation,
@@ -99,6 +99,7 @@ from .think import ThinkPath, ThinkSettings
 
 CONFIRMATION_TTL: Final = 60.0  # seconds a "yes" is waited for
 LIVE_CONTEXT_TOOL: Final = "homeassistant__GetLiveContext"
+LIVE_CONTEXT_SUFFIX: Final = "GetLiveContext"
 #: Decisions sure enough to send only the intent's tools (see :mod:`.focus`).
 FOCUSED_REASONS: Final = frozenset(
     {RouteReason.SIMPLE_INTENT, RouteReason.COMPLEX_INTENT, RouteReason.CONTEXT_FOLLOW_UP}
@@ -528,6 +529,7 @@ class AliceVoiceGateway:
         try:
             self._check_ollama()
             await self._async_llm_data(turn, chat_log)
+            await self._async_prefetch_live_context(turn, chat_log)
             think = ThinkPath(self.ollama, agent.think)
             result = await think.async_run(
                 turn.entity_id,
@@ -683,6 +685,36 @@ class AliceVoiceGateway:
                 if trimmed != system.content:
                     chat_log.content[0] = conversation.SystemContent(content=trimmed)
         turn.llm_ready = True
+
+    async def _async_prefetch_live_context(
+        self, turn: Turn, chat_log: conversation.ChatLog
+    ) -> None:
+        """Put the home's live state in front of the model when the turn asks about it.
+
+        As if the model had called the live-context tool: it answers in one round
+        instead of two. The live context lists every exposed device with its
+        state, so the static overview leaves the system prompt.
+        """
+        decision = turn.decision
+        api = chat_log.llm_api
+        if decision is None or api is None or turn.escalated:
+            return
+        if not wants_live_context(str(decision.intent), decision.slots):
+            return
+        tool = next((t.name for t in api.tools if t.name.endswith(LIVE_CONTEXT_SUFFIX)), None)
+        if tool is None:
+            return
+        system = chat_log.content[0]
+        if isinstance(system, conversation.SystemContent):
+            chat_log.content[0] = conversation.SystemContent(
+                content=without_device_overview(system.content)
+            )
+        call = llm.ToolInput(tool_name=tool, tool_args={})
+        async for _ in chat_log.async_add_assistant_content(
+            conversation.AssistantContent(agent_id=turn.entity_id, tool_calls=[call])
+        ):
+            pass
+        turn.tools_used.append(tool)
 
     @staticmethod
     def _focus_intent(turn: Turn) -> str | None:
