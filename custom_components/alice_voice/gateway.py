@@ -392,7 +392,7 @@ class AliceVoiceGateway:
             text,
             context={
                 "previous_intent": state.previous_intent,
-                "now": dt_util.now().isoformat(),
+                "now": dt_util.now(),
                 "time_zone": self.hass.config.time_zone,
                 "language": turn.agent.language,
             },
@@ -867,9 +867,14 @@ class AliceVoiceGateway:
     def _state(self, turn: Turn) -> ConversationState:
         """The satellite's (or conversation's) state, forgetting stale ones."""
         now = time.monotonic()
-        for key in [k for k, s in self._states.items() if now - s.touched > SESSION_TTL]:
-            del self._states[key]
-        state = self._states.setdefault(turn.key, ConversationState())
+        # The dict is kept in order of last use, so stale states are at its front.
+        while self._states:
+            oldest = next(iter(self._states))
+            if now - self._states[oldest].touched <= SESSION_TTL:
+                break
+            del self._states[oldest]
+        state = self._states.pop(turn.key, None) or ConversationState()
+        self._states[turn.key] = state
         state.touched = now
         return state
 

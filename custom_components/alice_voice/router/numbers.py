@@ -1,5 +1,6 @@
 """Swedish and English number words, ordinals, months and weekdays."""
 
+from functools import lru_cache
 import re
 from typing import Final
 
@@ -216,6 +217,7 @@ WEEKDAYS: Final = {
 _ORDINAL_DIGITS_RE: Final = re.compile(r"^(\d{1,2})(?::?e|:?a|st|nd|rd|th)?$")
 
 
+@lru_cache(maxsize=4096)
 def word_number(word: str) -> int | None:
     """Return the value of one Swedish or English number word ("tjugotvå", "twelve")."""
     if word in _SV_ONES:
