@@ -204,6 +204,11 @@ class CostModel:
     first_token: float = 0.0  # seconds after prompt evaluation
     tokens_per_s: float = 0.0  # 0 = instant generation
     default_keep_alive: float = 300.0  # seconds a model stays loaded
+    # Ollama keeps the evaluated prompt of its last requests (one KV cache per
+    # parallel slot) and evaluates only what follows the longest shared prefix.
+    # Off by default: every prompt is evaluated in full.
+    prompt_cache: bool = False
+    cache_slots: int = 4  # prompts remembered per model when prompt_cache is on
 
 
 def estimate_tokens(text: str) -> int:
@@ -215,6 +220,21 @@ def _pieces(value: str | Sequence[str]) -> list[str]:
     if isinstance(value, str):
         return re.findall(r"\S+\s*|\s+", value) if value else []
     return list(value)
+
+
+def _common_prefix(first: str, second: str) -> int:
+    """Length of the common prefix of two strings."""
+    limit = min(len(first), len(second))
+    if first[:limit] == second[:limit]:
+        return limit
+    low, high = 0, limit  # invariant: first[:low] == second[:low], first[:high] != second[:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if first[:middle] == second[:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _now_iso() -> str:
@@ -241,6 +261,10 @@ class OllamaTestServer:
         self.default_reply: Responder = self._echo
         self.pull_error: str | None = None  # fail /api/pull with this message
         self.loaded: dict[str, float] = {}  # model -> monotonic expiry
+        self._loading: dict[str, asyncio.Future[None]] = {}  # model -> load in progress
+        self._prompt_cache: dict[str, list[str]] = {}  # model -> recent prompts, newest last
+        # Per /api/chat with messages: (model, prompt tokens, tokens evaluated after the cache)
+        self.prompt_evals: list[tuple[str, int, int]] = []
         self._port = port
         self._runner: web.AppRunner | None = None
 
@@ -493,6 +517,10 @@ class OllamaTestServer:
             return self._error(reply.status, reply.error)
 
         prompt_tokens = estimate_tokens(json.dumps(chat.messages) + json.dumps(chat.tools))
+        all_prompt_tokens = prompt_tokens
+        if self.cost.prompt_cache:
+            prompt_tokens = self._uncached_tokens(name, chat)
+        self.prompt_evals.append((name, all_prompt_tokens, prompt_tokens))
         prompt_start = time.monotonic_ns()
         if self.cost.prompt_tokens_per_s > 0:
             await asyncio.sleep(prompt_tokens / self.cost.prompt_tokens_per_s)
@@ -551,13 +579,46 @@ class OllamaTestServer:
         return response
 
     async def _load(self, name: str, keep_alive: Any) -> int:
-        """Pay the cold-load cost if ``name`` is not loaded; return ns spent."""
+        """Pay the cold-load cost if ``name`` is not loaded; return ns spent.
+
+        Requests arriving while a model loads wait for that load, as with a
+        real Ollama (they do not start a second one).
+        """
         now = time.monotonic()
         start = time.monotonic_ns()
-        if self.loaded.get(name, 0.0) < now and self.cost.load_time > 0:
-            await asyncio.sleep(self.cost.load_time)
+        if (loading := self._loading.get(name)) is not None:
+            await asyncio.shield(loading)
+        elif self.loaded.get(name, 0.0) < now and self.cost.load_time > 0:
+            self._prompt_cache.pop(name, None)  # a fresh load has an empty KV cache
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._loading[name] = future
+            try:
+                await asyncio.sleep(self.cost.load_time)
+            finally:
+                del self._loading[name]
+                future.set_result(None)
         self.loaded[name] = time.monotonic() + self._keep_alive_seconds(keep_alive)
         return time.monotonic_ns() - start
+
+    def unload(self, name: str | None = None) -> None:
+        """Forget that ``name`` (default: every model) is loaded, as when keep_alive expires."""
+        for model in [name] if name is not None else list(self.loaded):
+            self.loaded.pop(model, None)
+            self._prompt_cache.pop(model, None)
+
+    def _uncached_tokens(self, name: str, chat: ChatRequest) -> int:
+        """Tokens of the prompt after its longest prefix shared with a cached prompt.
+
+        The tools come first, as in the model's chat template, so that a
+        follow-up round (the same prompt plus a tool call and its result)
+        reuses nearly all of the previous evaluation.
+        """
+        prompt = json.dumps(chat.tools) + json.dumps(chat.messages)
+        cache = self._prompt_cache.setdefault(name, [])
+        shared = max((_common_prefix(prompt, cached) for cached in cache), default=0)
+        cache.append(prompt)
+        del cache[: -max(1, self.cost.cache_slots)]
+        return estimate_tokens(prompt[shared:])
 
     def _keep_alive_seconds(self, keep_alive: Any) -> float:
         if keep_alive is None:
