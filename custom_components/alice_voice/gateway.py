@@ -412,27 +412,28 @@ class AliceVoiceGateway:
         agent = turn.agent
         intent_name = str(turn.decision.intent)
         path = turn.decision.path
-        cloud = self._cloud_usable(agent) and not mentions_sensitive(
-            self.hass, turn.user_input.text
-        )
-        if agent.mode is RouteMode.CLOUD_ONLY and cloud:
+
+        def cloud_ok() -> bool:
+            # Scans the sensitive devices' names: only when the cloud is an option.
+            return self._cloud_usable(agent) and not mentions_sensitive(
+                self.hass, turn.user_input.text
+            )
+
+        if agent.mode is RouteMode.CLOUD_ONLY and cloud_ok():
             budget = agent.fast_budget if path is RoutePath.FAST else agent.think_budget
             return await self._async_cloud(
                 turn, chat_log, tools=True, escalate=False, budget=budget, on_failure="local"
             )
-        if path is RoutePath.FAST and intent_name == "DEVICE_CONTROL":
-            if (result := await self._async_ha_intents(turn, chat_log)) is not None:
-                return result
-            if turn.pending is not None:
-                return await self._async_ask_confirmation(turn, chat_log)
-            return await self._async_think(turn, chat_log, cloud_fallback=cloud)
         if intent_name == "DEVICE_CONTROL":
-            # Unsure, but most likely a device command: Home Assistant's own intents
-            # match exactly or not at all, in milliseconds, so they go first.
+            # Home Assistant's own intents match exactly or not at all, in
+            # milliseconds, so they go first, even when the router is unsure.
             if (result := await self._async_ha_intents(turn, chat_log)) is not None:
                 return result
             if turn.pending is not None:
                 return await self._async_ask_confirmation(turn, chat_log)
+            if path is RoutePath.FAST:
+                return await self._async_think(turn, chat_log, cloud_fallback=cloud_ok())
+        cloud = cloud_ok()
         if path is RoutePath.FAST:
             if cloud:
                 return await self._async_cloud(
