@@ -18,6 +18,7 @@ from homeassistant.const import Platform
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import (
     area_registry as ar,
+    chat_session,
     device_registry as dr,
     entity_registry as er,
     intent,
@@ -567,7 +568,7 @@ async def test_think_over_budget_says_it_is_checking(
     ollama_server: OllamaTestServer,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """No answer text within the think budget: "Jag kollar…" first, then the answer."""
+    """No answer text within the think budget: a "jag kollar" phrase first, then the answer."""
     await set_agent(hass, mock_config_entry, **{CONF_THINK_BUDGET: 100})
     await setup(hass, mock_config_entry)
     ollama_server.reply_always(
@@ -576,7 +577,9 @@ async def test_think_over_budget_says_it_is_checking(
         )
     )
     result = await converse(hass, THINK)
-    assert speech(result) == "Jag kollar… Du har tandläkaren kl nio."
+    filler = "Jag kollar det åt dig, ett ögonblick bara. Svaret kommer strax."
+    assert len(filler) > 60  # HA's Assist pipeline streams it to TTS at once
+    assert speech(result) == f"{filler} Du har tandläkaren kl nio."
     assert source(result) == "local_ai"
 
 
@@ -939,9 +942,50 @@ async def test_state_question_gets_the_live_context_up_front(
     await converse(hass, "vilka lampor har jag glömt att släcka")
     (first, *_) = ollama_server.chat_requests
     messages = first.body["messages"]
-    assert "Static Context" not in messages[0]["content"]  # the live context replaces it
-    roles = [m["role"] for m in messages]
-    assert roles[-2:] == ["assistant", "tool"]
-    assert messages[-2]["tool_calls"][0]["function"]["name"] == "homeassistant__GetLiveContext"
-    assert "Kitchen Lights" in messages[-1]["content"]
+    system = messages[0]["content"]
+    assert "Static Context" not in system  # the live context takes its place
+    assert "Live Context" in system
+    assert "Kitchen Lights" in system
+    assert "state: 'off'" in system or "state: off" in system
+    # The question comes last, after a system prompt that changes only with the states.
+    assert [m["role"] for m in messages] == ["system", "user"]
     assert "homeassistant__GetLiveContext" in events[0].data["tools"]
+
+
+async def test_filler_is_not_sent_back_to_the_model(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The "jag kollar" phrase is for the listener; the model's history leaves it out."""
+    await set_agent(hass, mock_config_entry, **{CONF_THINK_BUDGET: 100})
+    await setup(hass, mock_config_entry)
+
+    def reply(request: Any) -> ScriptedReply:
+        if request.after_tool_result:
+            return ScriptedReply(content="Klockan är tio.")
+        return ScriptedReply(
+            tool_calls=[{"name": "llm__GetDateTime", "arguments": {}}], first_token_delay=0.5
+        )
+
+    ollama_server.reply_always(reply)
+    result = await converse(hass, THINK)
+    assert speech(result) == "Klockan är tio."
+    with (
+        chat_session.async_get_chat_session(hass, result.conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        spoken = [
+            c.content
+            for c in chat_log.content
+            if isinstance(c, conversation.AssistantContent) and c.content
+        ]
+    assert spoken == [
+        "Jag kollar det åt dig, ett ögonblick bara. Svaret kommer strax. ",
+        "Klockan är tio.",
+    ]
+    second = ollama_server.chat_requests[-1].body["messages"]
+    (assistant,) = [m for m in second if m["role"] == "assistant"]
+    assert not assistant.get("content")  # the filler is gone
+    assert assistant["tool_calls"][0]["function"]["name"] == "llm__GetDateTime"

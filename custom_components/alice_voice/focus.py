@@ -88,9 +88,9 @@ def focus_prompt(intent: str | None, prompt: str) -> str:
     return without_device_overview(prompt)
 
 
-def without_device_overview(prompt: str) -> str:
-    """Return ``prompt`` without Home Assistant's static device overview."""
-    return _DEVICE_OVERVIEW_RE.sub("", prompt, count=1)
+def without_device_overview(prompt: str, replacement: str = "") -> str:
+    """Return ``prompt`` with Home Assistant's static device overview replaced."""
+    return _DEVICE_OVERVIEW_RE.sub(lambda _: replacement, prompt, count=1)
 
 
 def wants_live_context(intent: str | None, slots: Mapping[str, object]) -> bool:
@@ -99,8 +99,10 @@ def wants_live_context(intent: str | None, slots: Mapping[str, object]) -> bool:
     Questions about devices ("vilka lampor är tända?", action ``query``), device
     turns whose action the router could not tell ("hur ser det ut hemma?") and
     weather questions that Home Assistant's intents did not answer. For these
-    the live context is fetched before the model starts, in place of the static
-    overview: the model answers in one round instead of first asking for it.
+    the live context is fetched before the model starts and takes the static
+    overview's place in the system prompt: the model answers in one round
+    instead of first asking for it, and the prompt up to the question stays
+    the same while the home's states do (a local model reuses its evaluation).
     """
     if intent == "WEATHER":
         return True

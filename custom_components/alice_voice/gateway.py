@@ -692,30 +692,32 @@ class AliceVoiceGateway:
     ) -> None:
         """Put the home's live state in front of the model when the turn asks about it.
 
-        As if the model had called the live-context tool: it answers in one round
-        instead of two. The live context lists every exposed device with its
-        state, so the static overview leaves the system prompt.
+        The live context (every exposed device with its state) takes the static
+        overview's place in the system prompt, so the model answers in one round
+        instead of first calling the tool (see :func:`.focus.wants_live_context`).
         """
         decision = turn.decision
         api = chat_log.llm_api
-        if decision is None or api is None or turn.escalated:
+        system = chat_log.content[0]
+        if decision is None or api is None or not isinstance(system, conversation.SystemContent):
             return
-        if not wants_live_context(str(decision.intent), decision.slots):
+        if turn.escalated or not wants_live_context(str(decision.intent), decision.slots):
             return
         tool = next((t.name for t in api.tools if t.name.endswith(LIVE_CONTEXT_SUFFIX)), None)
         if tool is None:
             return
-        system = chat_log.content[0]
-        if isinstance(system, conversation.SystemContent):
-            chat_log.content[0] = conversation.SystemContent(
-                content=without_device_overview(system.content)
-            )
-        call = llm.ToolInput(tool_name=tool, tool_args={})
-        async for _ in chat_log.async_add_assistant_content(
-            conversation.AssistantContent(agent_id=turn.entity_id, tool_calls=[call])
-        ):
-            pass
-        turn.tools_used.append(tool)
+        try:
+            result = await api.async_call_tool(llm.ToolInput(tool_name=tool, tool_args={}))
+        except HomeAssistantError as err:
+            LOGGER.debug("No live context up front: %s", err)
+            return
+        live = result.data.get("result") if not result.error else None
+        if not isinstance(live, str):
+            return
+        content = without_device_overview(system.content, f"{live}\n")
+        if content != system.content:
+            chat_log.content[0] = conversation.SystemContent(content=content)
+            turn.tools_used.append(tool)
 
     @staticmethod
     def _focus_intent(turn: Turn) -> str | None:

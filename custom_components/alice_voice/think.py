@@ -131,6 +131,15 @@ def trim_history(messages: list[dict[str, Any]], max_turns: int) -> list[dict[st
     return head + messages[start:]
 
 
+def _strip_filler(messages: list[dict[str, Any]], filler: str) -> None:
+    """Remove the filler from the start of this turn's assistant message."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return
+        if message["role"] == "assistant" and message["content"].startswith(filler):
+            message["content"] = message["content"][len(filler) :]
+
+
 class ThinkPath:
     """Answer with the local model and tools."""
 
@@ -176,6 +185,9 @@ class ThinkPath:
             messages = trim_history(
                 [convert_content(c) for c in chat_log.content], settings.max_history
             )
+            if result.filler_sent and filler:
+                # The filler was for the listener: the model does not see it as its words.
+                _strip_filler(messages, f"{filler} ")
             stream = self.backend.chat(
                 settings.model,
                 messages,
