@@ -43,13 +43,18 @@ QUESTIONS: Final = (
         "Koldioxidhalten är lite hög. Öppna gärna ett fönster i tio minuter.",
     ),
 )
+LIVE_CONTEXT: Final = "Live Context: An overview of the areas and the devices"
 IDLE_SECONDS: Final = 31.0  # longer than Alice's 30 s probe interval
 THINKING: Final = "The user asks about the home. I should look at the live context first."
 THINKING_AFTER: Final = "I have the states now and can answer briefly."
 
 
 def scripted_model(server: OllamaTestServer) -> None:
-    """Make the simulated model call the live-context tool, then answer."""
+    """Make the simulated model call the live-context tool, then answer.
+
+    A prompt that already holds the live context (HA's tool result, as any agent
+    may put it in the system prompt) is answered at once, as a model would.
+    """
 
     def reply(request: ChatRequest) -> ScriptedReply:
         answer = next(
@@ -57,6 +62,10 @@ def scripted_model(server: OllamaTestServer) -> None:
             "Det vet jag tyvärr inte. Fråga gärna igen.",
         )
         if request.after_tool_result:
+            return ScriptedReply(thinking=THINKING_AFTER, content=answer)
+        system = request.messages[0] if request.messages else {}
+        if system.get("role") == "system" and LIVE_CONTEXT in str(system.get("content") or ""):
+            # The states are in the prompt already: a model does not ask for them again.
             return ScriptedReply(thinking=THINKING_AFTER, content=answer)
         tool = next((n for n in request.tool_names if n.endswith("GetLiveContext")), None)
         if tool is None:
@@ -127,7 +136,7 @@ def _add_rows(
     row(
         "first sentence incl. filler",
         "first_sentence",
-        note='Alice says "Jag kollar…" when over her think budget',
+        note='Alice says "Jag kollar det åt dig…" when over her think budget',
     )
     row(
         "first sentence HA's pipeline speaks",
