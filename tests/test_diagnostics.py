@@ -36,3 +36,6 @@ async def test_diagnostics_redact_keys(
     assert agent["title"] == "Alice"
     assert agent["options"]["local_model"] == "gpt-oss:20b"
     assert data["status"]["backends"]["ollama"]["state"] == "ok"
+    # The router's model was loaded once, off the event loop, and the time is reported.
+    assert data["router"]["model_load_ms"] > 0
+    assert data["router"]["model_bytes"] > 1_000_000

@@ -5,6 +5,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .classify import router_load_ms
 from .const import CONF_OLLAMA_API_KEY, CONF_OPENAI_API_KEY
 from .models import AliceVoiceConfigEntry
 
@@ -26,4 +27,9 @@ async def async_get_config_entry_diagnostics(
             for subentry in entry.subentries.values()
         },
         "status": entry.runtime_data.status.as_dict(),
+        "router": {
+            "model_load_ms": router_load_ms(hass),
+            "model_bytes": entry.runtime_data.router.model.nbytes,
+            "confidence_threshold": entry.runtime_data.router.confidence_threshold,
+        },
     }
