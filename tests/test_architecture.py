@@ -2,6 +2,8 @@
 
 import ast
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
@@ -36,3 +38,31 @@ def test_no_home_assistant_imports(folder: str) -> None:
                 assert name.startswith(f"custom_components.alice_voice.{folder}"), (
                     f"{path.name} imports {name}"
                 )
+
+
+def test_no_openai_sdk_without_a_key() -> None:
+    """Importing the integration and its preloaded platforms leaves the OpenAI SDK out.
+
+    Home Assistant imports ``__init__``, ``config_flow``, ``diagnostics`` and the
+    conversation platform at start-up; an entry without a key must not pay for the
+    SDK (tens of MB). It is imported, off the event loop, only when a key is set.
+    """
+    code = (
+        "import sys\n"
+        "import custom_components.alice_voice as a\n"
+        "import custom_components.alice_voice.config_flow\n"
+        "import custom_components.alice_voice.conversation\n"
+        "import custom_components.alice_voice.diagnostics\n"
+        "import custom_components.alice_voice.gateway\n"
+        "loaded = sorted(m for m in sys.modules if m == 'openai' or m.startswith('openai.'))\n"
+        "print(len(loaded), loaded[:5])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PACKAGE.parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("0 "), result.stdout

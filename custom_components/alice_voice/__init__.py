@@ -6,7 +6,8 @@ Ollama model that thinks and uses tools.
 """
 
 import asyncio
-from typing import Any, cast
+import importlib
+from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -15,7 +16,6 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.ssl import get_default_context
-import openai
 
 from .backends.ollama import OllamaAuthError, OllamaBackend, OllamaError, OllamaResponseError
 from .classify import async_get_router_model, async_setup_classify
@@ -33,6 +33,9 @@ from .helpers import host_of
 from .models import AliceVoiceConfigEntry, AliceVoiceData
 from .router import IntentRouter, ModelLoadError
 from .status import AliceVoiceStatus
+
+if TYPE_CHECKING:
+    import openai
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = (Platform.CONVERSATION,)
@@ -89,6 +92,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
 
     client: openai.AsyncOpenAI | None = None
     if api_key := entry.data.get(CONF_OPENAI_API_KEY):
+        # The SDK is large: only entries with a key load it, off the event loop
+        # (with the Realtime client, which the first fast turn would import).
+        await hass.async_add_executor_job(importlib.import_module, f"{__name__}.backends.realtime")
+        import openai  # noqa: PLC0415
+
         client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=entry.data.get(CONF_OPENAI_BASE_URL),

@@ -12,16 +12,15 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import conversation
 from homeassistant.helpers import llm
 from homeassistant.helpers.json import json_dumps
 import probatio
 
-from .backends.realtime import (
+from .backends.realtime_types import (
     ContextMessage,
-    RealtimeBackend,
     RealtimeEvent,
     RealtimeFunctionCall,
     RealtimeResponseDone,
@@ -31,6 +30,9 @@ from .backends.realtime import (
     RealtimeUsage,
 )
 from .const import MAX_TOOL_ITERATIONS
+
+if TYPE_CHECKING:
+    from .backends.realtime import RealtimeBackend
 
 ESCALATE_TOOL_NAME: Final = "escalate_to_local"
 ESCALATE_TOOL: Final = RealtimeTool(

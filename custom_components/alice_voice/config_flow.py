@@ -6,6 +6,7 @@ agent is a ``conversation`` subentry with its language, mode and models.
 
 import asyncio
 from collections.abc import Mapping
+import importlib
 from typing import Any, cast, override
 
 from homeassistant.config_entries import (
@@ -36,7 +37,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util.ssl import get_default_context
-import openai
 import probatio
 
 from .backends.ollama import (
@@ -176,6 +176,10 @@ async def async_validate_connections(
         await backend.close()
 
     if api_key := data.get(CONF_OPENAI_API_KEY):
+        # The SDK is large and only needed with a key: import it off the event loop.
+        await hass.async_add_executor_job(importlib.import_module, "openai")
+        import openai  # noqa: PLC0415
+
         client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=data.get(CONF_OPENAI_BASE_URL),

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
@@ -42,12 +42,10 @@ from homeassistant.helpers import intent, llm
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import get_default_context
-import openai
 
 from .backends.ollama import OllamaBackend, OllamaError, format_keep_alive
-from .backends.realtime import (
+from .backends.realtime_types import (
     RealtimeAuthError,
-    RealtimeBackend,
     RealtimeError,
     RealtimeSessionConfig,
     RealtimeTimeoutError,
@@ -96,6 +94,12 @@ from .prompts import default_prompt
 from .router import IntentRouter, RouteDecision, RoutePath, RouteReason
 from .status import AliceVoiceStatus
 from .think import ThinkPath, ThinkSettings
+
+if TYPE_CHECKING:
+    # The OpenAI SDK is imported only by entries with a key (it is large).
+    import openai
+
+    from .backends.realtime import RealtimeBackend
 
 CONFIRMATION_TTL: Final = 60.0  # seconds a "yes" is waited for
 LIVE_CONTEXT_TOOL: Final = "homeassistant__GetLiveContext"
@@ -287,6 +291,8 @@ class AliceVoiceGateway:
         if self.openai_client is None:
             return None
         if (backend := self._realtime.get(model)) is None:
+            from .backends.realtime import RealtimeBackend  # noqa: PLC0415 - see TYPE_CHECKING
+
             backend = RealtimeBackend(
                 self.openai_client,
                 model=model,
@@ -309,6 +315,8 @@ class AliceVoiceGateway:
                 LOGGER.info("Ollama answers again")
                 self.status.backend_ok(Backend.OLLAMA)
         if self.status.is_down(Backend.OPENAI) and self.openai_client is not None:
+            import openai  # noqa: PLC0415 - loaded already: there is a client
+
             try:
                 await self.openai_client.with_options(timeout=CONNECT_TIMEOUT).models.list()
             except openai.AuthenticationError:

@@ -1,14 +1,17 @@
 """Runtime data for Alice Voice."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from openai import AsyncOpenAI
 
 from .backends.ollama import OllamaBackend
 from .gateway import AliceVoiceGateway
 from .router import IntentRouter
 from .status import AliceVoiceStatus
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 @dataclass(slots=True, kw_only=True)
