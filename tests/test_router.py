@@ -395,3 +395,16 @@ def test_now_as_datetime_and_naive(router: IntentRouter) -> None:
         "boka möte imorgon kl 9", context={"now": "2026-12-31T23:00:00", "time_zone": ZONE}
     )
     assert naive.slots["datetime"] == "2027-01-01T09:00:00+01:00"
+
+
+def test_unsorted_buckets_are_refused() -> None:
+    """The model looks buckets up by binary search: unsorted ones are a load error."""
+    labels = tuple(Intent)
+    with pytest.raises(ModelLoadError):
+        RouterModel(
+            labels,
+            np.array([5, 3], np.uint32),
+            np.zeros((2, len(labels)), np.float32),
+            np.zeros(len(labels), np.float32),
+            FeatureConfig(),
+        )

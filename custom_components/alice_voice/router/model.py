@@ -79,13 +79,11 @@ class RouterModel:
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self.config = config
         self.meta: dict[str, Any] = dict(meta or {})
-        self._row_of: dict[int, int] = dict(
-            zip(self.buckets.tolist(), range(len(self.buckets)), strict=True)
-        )
+        if len(self.buckets) > 1 and bool(np.any(self.buckets[1:] <= self.buckets[:-1])):
+            raise ModelLoadError("buckets must be sorted and unique")
         self.vocabulary = np.unique(
             np.asarray(vocabulary if vocabulary is not None else [], dtype=np.uint32)
         )
-        self._vocabulary: frozenset[int] = frozenset(self.vocabulary.tolist())
         self._word_cache: dict[str, tuple[tuple[int, ...], int, bool]] = {}
         self.label_index: dict[Intent, int] = {label: i for i, label in enumerate(labels)}
 
@@ -144,15 +142,37 @@ class RouterModel:
 
     # --- scoring -----------------------------------------------------------------
 
+    def _rows(
+        self,
+        hashed: list[int],
+        table: npt.NDArray[np.uint32] | None = None,
+        *,
+        keep_missing: bool = False,
+    ) -> list[int]:
+        """Return the rows of ``table`` (the buckets) holding ``hashed``, in order.
+
+        A binary search in the sorted array: no per-bucket Python objects, which
+        would take more memory than the weights. Missing buckets are left out, or
+        -1 with ``keep_missing``.
+        """
+        table = self.buckets if table is None else table
+        if not hashed or not len(table):
+            return [-1] * len(hashed) if keep_missing else []
+        keys = np.asarray(hashed, dtype=np.uint32)
+        index = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        found = table[index] == keys
+        if keep_missing:
+            return np.where(found, index, -1).tolist()  # type: ignore[no-any-return]
+        return index[found].tolist()  # type: ignore[no-any-return]
+
     def _word_rows(self, word: str) -> tuple[tuple[int, ...], int, bool]:
         """Return (known rows, feature count, whole word known) for one word."""
         cached = self._word_cache.get(word)
         if cached is not None:
             return cached
-        row_of = self._row_of
         hashed = word_buckets(word, self.config)
-        rows = tuple(row for h in hashed if (row := row_of.get(h)) is not None)
-        known = word_hash(word) in self._vocabulary
+        rows = tuple(self._rows(hashed))
+        known = bool(self._rows([word_hash(word)], self.vocabulary))
         entry = (rows, len(hashed), known)
         if len(self._word_cache) >= _WORD_CACHE_SIZE:
             self._word_cache.clear()
@@ -170,10 +190,9 @@ class RouterModel:
             total += count
             known_words += known
         if tokens:
-            row_of = self._row_of
             hashed = bigram_buckets(tokens, self.config)
             total += len(hashed)
-            rows.extend(row for h in hashed if (row := row_of.get(h)) is not None)
+            rows.extend(self._rows(hashed))
         return FeatureVector(rows, total, known_words, len(tokens))
 
     def logits(self, vector: FeatureVector) -> FloatArray:
@@ -209,9 +228,9 @@ class RouterModel:
         names.extend(f"b|{a} {b}" for a, b in pairwise(padded))
         scale = 1.0 / math.sqrt(len(names))
         totals: dict[str, float] = {}
-        for name in names:
-            row = self._row_of.get(bucket(name, config.mask))
-            if row is not None:
+        rows = self._rows([bucket(name, config.mask) for name in names], keep_missing=True)
+        for name, row in zip(names, rows, strict=True):
+            if row >= 0:
                 totals[name] = totals.get(name, 0.0) + float(self.weights[row, index]) * scale
         ranked = sorted(totals.items(), key=lambda item: -item[1])
         return [(name, round(weight, 4)) for name, weight in ranked[:top_n]]
