@@ -25,11 +25,11 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
-from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import DOMAIN
+from .helpers import with_home_time
 from .router import IntentRouter, ModelLoadError, RouterModel
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,14 +81,6 @@ async def _async_router(hass: HomeAssistant) -> IntentRouter:
     return IntentRouter(model=await async_get_router_model(hass))
 
 
-def _with_home_time(hass: HomeAssistant, context: dict[str, Any] | None) -> dict[str, Any]:
-    """The context, with Home Assistant's time zone and clock unless it names its own."""
-    result = dict(context or {})
-    result.setdefault("time_zone", hass.config.time_zone)
-    result.setdefault("now", dt_util.now().isoformat())
-    return result
-
-
 class ClassifyView(HomeAssistantView):
     """Classify an utterance and return the routing decision."""
 
@@ -132,7 +124,7 @@ class ClassifyView(HomeAssistantView):
             text,
             language=language,
             audio_features=body.get(ATTR_AUDIO_FEATURES),
-            context=_with_home_time(hass, body.get(ATTR_CONTEXT)),
+            context=with_home_time(hass, body.get(ATTR_CONTEXT)),
         )
         return self.json(decision.to_dict())
 
@@ -159,7 +151,7 @@ async def _async_classify(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_TEXT],
         language=call.data.get(ATTR_LANGUAGE),
         audio_features=call.data.get(ATTR_AUDIO_FEATURES),
-        context=_with_home_time(call.hass, call.data.get(ATTR_CONTEXT)),
+        context=with_home_time(call.hass, call.data.get(ATTR_CONTEXT)),
     )
     response: dict[str, Any] = decision.to_dict()
     return response

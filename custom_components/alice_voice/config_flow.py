@@ -101,6 +101,14 @@ def _url() -> TextSelector:
     return TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 
+def _box(minimum: float, maximum: float, step: float, unit: str | None = None) -> NumberSelector:
+    """A number typed into a box."""
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
 def _password() -> TextSelector:
     return TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
@@ -365,52 +373,12 @@ def conversation_schema(
                                 min=0.5, max=0.99, step=0.01, mode=NumberSelectorMode.SLIDER
                             )
                         ),
-                        probatio.Required(CONF_KEEP_ALIVE): NumberSelector(
-                            NumberSelectorConfig(
-                                min=-1,
-                                max=86400,
-                                step=1,
-                                mode=NumberSelectorMode.BOX,
-                                unit_of_measurement="s",
-                            )
-                        ),
-                        probatio.Required(CONF_MAX_HISTORY): NumberSelector(
-                            NumberSelectorConfig(
-                                min=0, max=500, step=1, mode=NumberSelectorMode.BOX
-                            )
-                        ),
-                        probatio.Required(CONF_NUM_CTX): NumberSelector(
-                            NumberSelectorConfig(
-                                min=2048, max=131072, step=1024, mode=NumberSelectorMode.BOX
-                            )
-                        ),
-                        probatio.Required(CONF_THINK_TIMEOUT): NumberSelector(
-                            NumberSelectorConfig(
-                                min=5,
-                                max=600,
-                                step=1,
-                                mode=NumberSelectorMode.BOX,
-                                unit_of_measurement="s",
-                            )
-                        ),
-                        probatio.Required(CONF_FAST_BUDGET): NumberSelector(
-                            NumberSelectorConfig(
-                                min=50,
-                                max=5000,
-                                step=10,
-                                mode=NumberSelectorMode.BOX,
-                                unit_of_measurement="ms",
-                            )
-                        ),
-                        probatio.Required(CONF_THINK_BUDGET): NumberSelector(
-                            NumberSelectorConfig(
-                                min=200,
-                                max=30000,
-                                step=100,
-                                mode=NumberSelectorMode.BOX,
-                                unit_of_measurement="ms",
-                            )
-                        ),
+                        probatio.Required(CONF_KEEP_ALIVE): _box(-1, 86400, 1, "s"),
+                        probatio.Required(CONF_MAX_HISTORY): _box(0, 500, 1),
+                        probatio.Required(CONF_NUM_CTX): _box(2048, 131072, 1024),
+                        probatio.Required(CONF_THINK_TIMEOUT): _box(5, 600, 1, "s"),
+                        probatio.Required(CONF_FAST_BUDGET): _box(50, 5000, 10, "ms"),
+                        probatio.Required(CONF_THINK_BUDGET): _box(200, 30000, 100, "ms"),
                         probatio.Required(CONF_EVENT_TRANSCRIPTS): BooleanSelector(),
                     }
                 ),

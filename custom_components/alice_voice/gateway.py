@@ -40,7 +40,6 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent, llm
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import get_default_context
 
 from .backends.ollama import OllamaBackend, OllamaError, format_keep_alive
@@ -88,7 +87,7 @@ from .guardrails import (
     targets_sensitive,
     tool_intent,
 )
-from .helpers import async_localized_message, async_phrase, host_of
+from .helpers import async_localized_message, async_phrase, host_of, with_home_time
 from .local import async_local_answer
 from .prompts import default_prompt
 from .router import IntentRouter, RouteDecision, RoutePath, RouteReason
@@ -398,12 +397,10 @@ class AliceVoiceGateway:
         routed = time.monotonic()
         decision = self._router(turn.agent).route(
             text,
-            context={
-                "previous_intent": state.previous_intent,
-                "now": dt_util.now(),
-                "time_zone": self.hass.config.time_zone,
-                "language": turn.agent.language,
-            },
+            context=with_home_time(
+                self.hass,
+                {"previous_intent": state.previous_intent, "language": turn.agent.language},
+            ),
         )
         turn.route_ms = (time.monotonic() - routed) * 1000
         turn.decision = decision

@@ -1,7 +1,11 @@
 """Small Home Assistant helpers shared by Alice's modules."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import translation
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 
@@ -39,3 +43,11 @@ async def async_phrase(
     """Return one of Alice's spoken phrases, ``phrases.<key>`` (the key if missing)."""
     text = await _async_translated(hass, language, "phrases", key, placeholders)
     return key if text is None else text
+
+
+def with_home_time(hass: HomeAssistant, context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A router context with Home Assistant's clock and time zone, unless it has its own."""
+    result = dict(context or {})
+    result.setdefault("time_zone", hass.config.time_zone)
+    result.setdefault("now", dt_util.now())
+    return result
