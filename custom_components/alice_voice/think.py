@@ -132,10 +132,8 @@ def trim_history(messages: list[dict[str, Any]], max_turns: int) -> list[dict[st
 
 
 def _strip_filler(messages: list[dict[str, Any]], filler: str) -> None:
-    """Remove the filler from the start of this turn's assistant message."""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return
+    """Remove the filler from the start of the assistant's messages (this turn's or earlier)."""
+    for message in messages:
         if message["role"] == "assistant" and message["content"].startswith(filler):
             message["content"] = message["content"][len(filler) :]
 
@@ -185,7 +183,7 @@ class ThinkPath:
             messages = trim_history(
                 [convert_content(c) for c in chat_log.content], settings.max_history
             )
-            if result.filler_sent and filler:
+            if filler:
                 # The filler was for the listener: the model does not see it as its words.
                 _strip_filler(messages, f"{filler} ")
             stream = self.backend.chat(
