@@ -58,8 +58,8 @@ from pytest_homeassistant_custom_component.common import (
     async_test_home_assistant,
 )
 
-from tests.servers.ollama import CostModel, OllamaTestServer
-from tests.servers.realtime import RealtimeTestServer
+from simulators.ollama import CostModel, OllamaTestServer
+from simulators.realtime import RealtimeTestServer
 
 
 def _stub_turbojpeg() -> None:

@@ -384,7 +384,7 @@ def start_simulated_ollama() -> tuple[subprocess.Popen[bytes], str]:
     """Start the project's simulated Ollama with the demo script."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.ollama", "--port", str(port), "--demo"],
+        [sys.executable, "-m", "simulators.ollama", "--port", str(port), "--demo"],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
     )

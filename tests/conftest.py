@@ -29,8 +29,7 @@ from custom_components.alice_voice.const import (
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
-
-from .servers.ollama import OllamaTestServer
+from simulators.ollama import OllamaTestServer
 
 
 @pytest.fixture(autouse=True)

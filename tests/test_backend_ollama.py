@@ -19,8 +19,7 @@ from custom_components.alice_voice.backends.ollama import (
     repair_tool_arguments,
     think_value,
 )
-
-from .servers.ollama import CostModel, OllamaTestServer, ScriptedReply
+from simulators.ollama import CostModel, OllamaTestServer, ScriptedReply
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

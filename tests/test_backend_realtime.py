@@ -29,7 +29,7 @@ from custom_components.alice_voice.backends.realtime import (
     RealtimeTool,
     validate_api_key,
 )
-from tests.servers.realtime import FunctionCall, RealtimeTestServer, Reply, ResponseRequest
+from simulators.realtime import FunctionCall, RealtimeTestServer, Reply, ResponseRequest
 
 MODEL = "gpt-realtime"
 CONFIG = RealtimeSessionConfig(instructions="Du är Alice. Svara kort på svenska.")

@@ -35,9 +35,8 @@ from custom_components.alice_voice.const import (
     SECTION_ADVANCED,
     SUBENTRY_CONVERSATION,
 )
-
-from .servers.ollama import OllamaTestServer
-from .servers.realtime import RealtimeTestServer
+from simulators.ollama import OllamaTestServer
+from simulators.realtime import RealtimeTestServer
 
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens
 

@@ -27,8 +27,7 @@ from custom_components.alice_voice.const import (
     MAX_TOOL_ITERATIONS,
 )
 from custom_components.alice_voice.status import BackendState, VoiceState
-
-from .servers.ollama import ChatRequest, OllamaTestServer, ScriptedReply
+from simulators.ollama import ChatRequest, OllamaTestServer, ScriptedReply
 
 
 async def converse(

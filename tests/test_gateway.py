@@ -46,10 +46,9 @@ from custom_components.alice_voice.const import (
     PROBE_INTERVAL,
 )
 from custom_components.alice_voice.status import BackendState
-
-from .servers.ollama import OllamaTestServer, ScriptedReply
-from .servers.realtime import FunctionCall, RealtimeTestServer, Reply
-from .servers.sentinel import SentinelServer
+from simulators.ollama import OllamaTestServer, ScriptedReply
+from simulators.realtime import FunctionCall, RealtimeTestServer, Reply
+from simulators.sentinel import SentinelServer
 
 KEY = "sk-alice-test-key"
 

@@ -16,8 +16,7 @@ from custom_components.alice_voice.const import (
     DOMAIN,
 )
 from custom_components.alice_voice.status import BackendState
-
-from .servers.ollama import OllamaTestServer
+from simulators.ollama import OllamaTestServer
 
 DEAD_URL = "http://127.0.0.1:9"
 

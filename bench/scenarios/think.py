@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from bench.harness import Context, Metric, ScenarioResult, ms, percentile, scenario, summary
 from bench.home import BenchHome, TurnTiming
-from tests.servers.ollama import ChatRequest, OllamaTestServer, ScriptedReply, estimate_tokens
+from simulators.ollama import ChatRequest, OllamaTestServer, ScriptedReply, estimate_tokens
 
 MODEL: Final = "gpt-oss:20b"
 # (question, scripted answer): every question needs the home's live state.

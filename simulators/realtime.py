@@ -26,7 +26,7 @@ What it does, in short:
 * Everything is recorded: handshakes (headers without the key), every client event in
   order, server events, close codes and ``GET /v1/models`` calls.
 
-Run it standalone with ``python -m tests.servers.realtime --port 8765``.
+Run it standalone with ``python -m simulators.realtime --port 8765``.
 """
 
 import argparse

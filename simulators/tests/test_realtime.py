@@ -15,7 +15,7 @@ from openai.types.realtime.realtime_server_event import RealtimeServerEvent
 import pytest
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from tests.servers.realtime import (
+from simulators.realtime import (
     BYTES_PER_MS_PCM,
     UNKNOWN_EVENT_TYPE,
     FunctionCall,

@@ -18,7 +18,7 @@ first token and a generation rate. The same model serves every client.
 
 Every request is recorded (path + JSON body) for assertions.
 
-Run standalone: ``python -m tests.servers.ollama --port 11434 [--demo]``.
+Run standalone: ``python -m simulators.ollama --port 11434 [--demo]``.
 """
 
 import argparse
