@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from custom_components.alice_voice.router.intents import Intent
 from custom_components.alice_voice.router.model import RouterModel
-from custom_components.alice_voice.router.router import IntentRouter
+from custom_components.alice_voice.router.policy import IntentRouter
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 GOLD_FILES: Final = (
@@ -261,10 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     ha = evaluate_ha(router, load_jsonl(HA_FILES))
     ok = targets_met(gold, ha)
     if args.json:
-        body = {"gold": asdict(gold), "ha_intents": asdict(ha), "targets_met": ok}
+        gold_body, ha_body = asdict(gold), asdict(ha)
         if not args.errors:
-            body["gold"].pop("errors")
-            body["ha_intents"].pop("misses")
+            gold_body.pop("errors")
+            ha_body.pop("misses")
+        body = {"gold": gold_body, "ha_intents": ha_body, "targets_met": ok}
         print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         print(format_report(gold, ha, args.errors))

@@ -16,6 +16,7 @@ from custom_components.alice_voice.router import (
     Intent,
     IntentRouter,
     ModelLoadError,
+    Origin,
     RouteDecision,
     RoutePath,
     RouteReason,
@@ -326,18 +327,11 @@ def test_to_dict_is_exactly_the_api_body(router: IntentRouter) -> None:
         assert alternative["intent"] != "CALENDAR_CREATE"
 
 
-async def test_route_intent_is_the_async_form(router: IntentRouter) -> None:
-    """`route_intent(text, audio_features, context)` equals `route`."""
-    context = {"now": NOW, "time_zone": ZONE}
-    sync = router.route("vad är klockan", context=context)
-    async_ = await router.route_intent("vad är klockan", {"confidence": 1.0}, context)
-    assert async_ == sync
-
-
 def test_classify_returns_intent_confidence_alternatives(router: IntentRouter) -> None:
     """`classify` ranks intents and detects or takes the language."""
     result = router.classify("tänd lampan i köket")
     assert result.intent is Intent.DEVICE_CONTROL
+    assert result.origin is Origin.MODEL
     assert result.language == "sv"
     assert 0.85 <= result.confidence <= 1.0
     assert len(result.alternatives) == 3
@@ -345,6 +339,63 @@ def test_classify_returns_intent_confidence_alternatives(router: IntentRouter) -
     assert sum(a.confidence for a in result.ranking) == pytest.approx(1.0, abs=1e-3)
     assert router.classify("turn on the lights").language == "en"
     assert router.classify("hej", language="en-US").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "intent", "origin"),
+    [
+        ("tänd lampan i köket", None, Intent.DEVICE_CONTROL, Origin.MODEL),
+        ("🙂🙂🙂", None, Intent.UNKNOWN, Origin.EMPTY_INPUT),
+        ("qwxzptk vbnmrt zzkq", None, Intent.UNKNOWN, Origin.OUT_OF_VOCABULARY),
+        (
+            "och i sovrummet",
+            {"previous_intent": "DEVICE_CONTROL"},
+            Intent.DEVICE_CONTROL,
+            Origin.CONTEXT_FOLLOW_UP,
+        ),
+    ],
+)
+def test_classification_origin(
+    router: IntentRouter,
+    text: str,
+    context: dict[str, object] | None,
+    intent: Intent,
+    origin: Origin,
+) -> None:
+    """`Classification.origin` says how the intent was chosen; the values are stable strings."""
+    result = router.classify(text, context=context)
+    assert (result.intent, result.origin) == (intent, origin)
+    assert {str(member) for member in Origin} == {
+        "model",
+        "empty_input",
+        "out_of_vocabulary",
+        "context_follow_up",
+    }
+
+
+def test_long_fragment_is_not_a_follow_up(router: IntentRouter) -> None:
+    """A marked fragment of more than six words is a request of its own, not a follow-up."""
+    decision = _route(
+        router,
+        "och i sovrummet och i köket och i hallen",
+        previous_intent="DEVICE_CONTROL",
+    )
+    assert decision.reason is not RouteReason.CONTEXT_FOLLOW_UP
+
+
+def test_slot_extraction_failure_is_logged_not_raised(
+    router: IntentRouter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in a slot extractor costs the slots, never the decision."""
+
+    def broken(*_: object) -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("custom_components.alice_voice.router.policy.extract_slots", broken)
+    decision = _route(router, "tänd lampan i köket")
+    assert decision.intent is Intent.DEVICE_CONTROL
+    assert decision.slots == {}
+    assert "Slot extraction failed" in caplog.text
 
 
 def test_explain_names_features(router: IntentRouter) -> None:

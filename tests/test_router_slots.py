@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from custom_components.alice_voice.router import Intent, IntentRouter
+from custom_components.alice_voice.router.slot_types import SlotContext
+from custom_components.alice_voice.router.slots import extract_slots
+from custom_components.alice_voice.router.text import normalize_for_slots
 from custom_components.alice_voice.router.timeparse import parse_datetime
 
 CONTEXT = {"now": "2026-11-25T10:00:00+01:00", "time_zone": "Europe/Stockholm"}
@@ -157,6 +160,39 @@ def test_fast_intents_without_slots(router: IntentRouter) -> None:
 
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        # Covers go up and down: open and close, not increase and decrease.
+        (Intent.DEVICE_CONTROL, "höj persiennen i köket", {"action": "open", "area": "köket"}),
+        (Intent.DEVICE_CONTROL, "sänk markisen", {"action": "close", "device": "markisen"}),
+        # Volume and heat are not opened: increase and decrease.
+        (Intent.DEVICE_CONTROL, "öppna volymen", {"action": "increase"}),
+        (Intent.DEVICE_CONTROL, "close the heat", {"action": "decrease"}),
+        (Intent.DEVICE_CONTROL, "", {"action": None, "area": None, "device": None}),
+        # A word of the area is not the device.
+        (
+            Intent.DEVICE_CONTROL,
+            "tänd lilla i lilla sovrummet",
+            {"area": "lilla sovrummet", "device": None, "area_normalized": "lilla sovrum"},
+        ),
+        # "och 5 andra" is no second name.
+        (
+            Intent.CALENDAR_CREATE,
+            "boka möte med anna och 5 andra",
+            {"attendee": "anna", "attendees": None},
+        ),
+        # No verb: the whole request is the query; a car is not a room.
+        (Intent.SPOTIFY_SEARCH, "lugn jazz i köket", {"query": "lugn jazz", "area": "köket"}),
+        (Intent.SPOTIFY_SEARCH, "spela jazz i bilen", {"query": "jazz i bilen", "area": None}),
+    ],
+)
+def test_extractors_on_slot_text(intent: Intent, text: str, expected: dict[str, Any]) -> None:
+    """The extractors on their own, whatever the classifier would say."""
+    slots = extract_slots(intent, normalize_for_slots(text), SlotContext(NOW, "sv"))
+    assert {key: slots.get(key) for key in expected} == expected
 
 
 @pytest.mark.parametrize(

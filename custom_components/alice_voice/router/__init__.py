@@ -5,16 +5,17 @@ benchmarked on its own. Typical use from the integration::
 
     model = await hass.async_add_executor_job(RouterModel.load)
     router = IntentRouter(model=model, confidence_threshold=0.85)
-    decision = await router.route_intent(text, audio_features, context)
+    decision = router.route(text, audio_features=audio_features, context=context)
     body = decision.to_dict()
 
-See :mod:`.router` for the routing policy and the context contract, and
+``route`` is sub-millisecond and safe to call on the event loop. See
+:mod:`.policy` for the routing policy and the context contract, and
 :mod:`.slots` for the slots of each intent.
 """
 
-from .intents import FAST_INTENTS, THINK_INTENTS, Intent, RoutePath, RouteReason
+from .intents import FAST_INTENTS, THINK_INTENTS, Intent, Origin, RoutePath, RouteReason
 from .model import DEFAULT_MODEL_PATH, ModelLoadError, RouterModel
-from .router import (
+from .policy import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     Alternative,
     Classification,
@@ -33,6 +34,7 @@ __all__ = [
     "Intent",
     "IntentRouter",
     "ModelLoadError",
+    "Origin",
     "RouteContext",
     "RouteDecision",
     "RoutePath",

@@ -1,4 +1,4 @@
-"""Intent, path and reason vocabularies of the router, and their latency estimates.
+"""Intent, origin, path and reason vocabularies of the router, and latency estimates.
 
 Estimated latency (``RouteDecision.estimated_latency_ms``) is a planning figure for
 the caller (e.g. whether to play an earcon), not a measurement:
@@ -38,6 +38,23 @@ class Intent(StrEnum):
     TASK_PLANNING = "TASK_PLANNING"
     MULTI_STEP_WORKFLOW = "MULTI_STEP_WORKFLOW"
     UNKNOWN = "UNKNOWN"
+
+
+class Origin(StrEnum):
+    """How the classifier arrived at its intent (``Classification.origin``).
+
+    Attributes:
+        MODEL: the classifier's top intent.
+        EMPTY_INPUT: no words at all (empty, whitespace, emoji, symbols): ``UNKNOWN``.
+        OUT_OF_VOCABULARY: no word seen in training and the model not near-certain:
+            ``UNKNOWN``.
+        CONTEXT_FOLLOW_UP: an elliptical follow-up: the previous turn's intent.
+    """
+
+    MODEL = "model"
+    EMPTY_INPUT = "empty_input"
+    OUT_OF_VOCABULARY = "out_of_vocabulary"
+    CONTEXT_FOLLOW_UP = "context_follow_up"
 
 
 class RoutePath(StrEnum):

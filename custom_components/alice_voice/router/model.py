@@ -40,12 +40,17 @@ class ModelLoadError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class FeatureVector:
-    """The model rows an utterance activates."""
+    """The model rows an utterance activates.
+
+    Attributes:
+        rows: the shipped rows of the weights its features hit (repeats kept).
+        total: how many features it has, shipped or not (the norm of the sum).
+        known_words: how many of its words were seen in training.
+    """
 
     rows: list[int]
     total: int
     known_words: int
-    words: int
 
 
 class RouterModel:
@@ -193,7 +198,7 @@ class RouterModel:
             hashed = bigram_buckets(tokens, self.config)
             total += len(hashed)
             rows.extend(self._rows(hashed))
-        return FeatureVector(rows, total, known_words, len(tokens))
+        return FeatureVector(rows, total, known_words)
 
     def logits(self, vector: FeatureVector) -> FloatArray:
         """Return the class logits for a feature vector."""

@@ -1,4 +1,4 @@
-"""The intent router: classify an utterance, then decide fast, think or hybrid.
+"""The routing policy: classify an utterance, then decide fast, think or hybrid.
 
 Routing policy, applied in this order to the classifier's ranking (after the
 ASR confidence scaling described below):
@@ -6,7 +6,9 @@ ASR confidence scaling described below):
 1. **Unknown** - the input has no words (empty, whitespace, emoji, symbols), none
    of its words was seen in training and the character n-grams do not make the
    model at least 95 % sure of an intent (keyboard mash, binary garbage), or the
-   top intent is ``UNKNOWN``: path ``think``, reason ``unknown_intent``.
+   top intent is ``UNKNOWN``: path ``think``, reason ``unknown_intent`` (the
+   classification's origin says which: ``Origin.EMPTY_INPUT``,
+   ``Origin.OUT_OF_VOCABULARY`` or ``Origin.MODEL``).
 2. **Context follow-up** - the context names a previous intent (see below) that a
    follow-up can continue (anything but GREETING/ACKNOWLEDGMENT/CLARIFICATION/
    UNKNOWN), the utterance is elliptical, and the classifier does not say
@@ -19,7 +21,8 @@ ASR confidence scaling described below):
    word, request verb or courtesy ("och vad är klockan", "och tänd i hallen"
    and "och tack" are requests of their own). The intent is the
    previous one, its confidence ``max(p(previous), confidence_threshold)``, the
-   path that intent's path, reason ``context_follow_up``.
+   path that intent's path, reason ``context_follow_up`` (origin
+   ``Origin.CONTEXT_FOLLOW_UP``).
 3. **Hybrid** - the top intent is a fast intent, the runner-up a think intent,
    together they hold at least ``hybrid_mass`` (0.9) of the probability, and the
    top is not decisive: below ``confidence_threshold`` or less than
@@ -75,6 +78,7 @@ from .intents import (
     FOLLOWABLE_INTENTS,
     THINK_INTENTS,
     Intent,
+    Origin,
     RoutePath,
     RouteReason,
     estimate_latency_ms,
@@ -82,7 +86,8 @@ from .intents import (
     path_of,
 )
 from .model import RouterModel
-from .slots import JSONValue, SlotContext, Slots, extract_slots
+from .slot_types import JSONValue, SlotContext, Slots
+from .slots import extract_slots
 from .text import detect_language, language_hint, normalize_for_slots, tokens_for_model
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,11 +100,8 @@ MAX_ALTERNATIVES: Final = 3
 MAX_FOLLOW_UP_WORDS: Final = 6
 #: A sentence with no known word is UNKNOWN unless the model is at least this sure.
 OUT_OF_VOCABULARY_OVERRIDE: Final = 0.95
-
-SOURCE_MODEL: Final = "model"
-SOURCE_EMPTY: Final = "empty_input"
-SOURCE_OOV: Final = "out_of_vocabulary"
-SOURCE_FOLLOW_UP: Final = "context_follow_up"
+#: Origins that mean the classifier found no intent at all.
+_NO_INTENT_ORIGINS: Final = frozenset({Origin.EMPTY_INPUT, Origin.OUT_OF_VOCABULARY})
 
 _FOLLOW_UP_START_RE: Final = re.compile(
     r"^(?:och|än|men|samma|också|även|likaså|sen|samt|eller|and|what\s+about|how\s+about|"
@@ -148,8 +150,7 @@ class Classification:
         alternatives: the next intents by confidence (at most 3), without ``intent``.
         language: "sv" or "en".
         ranking: every intent with its model probability, best first.
-        source: how the intent was chosen: "model", "empty_input",
-            "out_of_vocabulary" or "context_follow_up".
+        origin: how the intent was chosen (see :class:`~.intents.Origin`).
         text: the normalised text the model saw.
     """
 
@@ -158,7 +159,7 @@ class Classification:
     alternatives: tuple[Alternative, ...]
     language: str
     ranking: tuple[Alternative, ...] = ()
-    source: str = SOURCE_MODEL
+    origin: Origin = Origin.MODEL
     text: str = ""
 
 
@@ -315,7 +316,7 @@ class IntentRouter:
         lang = language_hint(language) or detect_language(tokens, ctx.language_hint or "sv")
         if not any(token.strip("0") for token in tokens):
             return Classification(
-                Intent.UNKNOWN, 1.0, (), lang, source=SOURCE_EMPTY, text=normalized
+                Intent.UNKNOWN, 1.0, (), lang, origin=Origin.EMPTY_INPUT, text=normalized
             )
         vector = self.model.features(tokens)
         probabilities = self.model.probabilities(vector).tolist()
@@ -329,12 +330,12 @@ class IntentRouter:
             )
         )
         top = ranking[0]
-        source = SOURCE_MODEL
+        origin = Origin.MODEL
         intent, confidence = top.intent, top.confidence
         if vector.known_words == 0 and (
             top.intent is Intent.UNKNOWN or top.confidence < OUT_OF_VOCABULARY_OVERRIDE
         ):
-            intent, confidence, source = Intent.UNKNOWN, 1.0, SOURCE_OOV
+            intent, confidence, origin = Intent.UNKNOWN, 1.0, Origin.OUT_OF_VOCABULARY
         elif (
             ctx.previous_intent in FOLLOWABLE_INTENTS
             and _is_elliptical(normalized, len(tokens))
@@ -343,10 +344,10 @@ class IntentRouter:
             intent = ctx.previous_intent
             previous_p = next(a.confidence for a in ranking if a.intent == intent)
             confidence = max(previous_p, self.confidence_threshold)
-            source = SOURCE_FOLLOW_UP
+            origin = Origin.CONTEXT_FOLLOW_UP
         alternatives = tuple(a for a in ranking if a.intent != intent)[:MAX_ALTERNATIVES]
         return Classification(
-            intent, confidence, alternatives, lang, ranking, source=source, text=normalized
+            intent, confidence, alternatives, lang, ranking, origin=origin, text=normalized
         )
 
     # --- routing -----------------------------------------------------------------
@@ -368,9 +369,9 @@ class IntentRouter:
             Alternative(a.intent, a.confidence * scale) for a in result.alternatives
         )
         intent = result.intent
-        if intent is Intent.UNKNOWN or result.source in {SOURCE_EMPTY, SOURCE_OOV}:
+        if intent is Intent.UNKNOWN or result.origin in _NO_INTENT_ORIGINS:
             path, reason = RoutePath.THINK, RouteReason.UNKNOWN_INTENT
-        elif result.source == SOURCE_FOLLOW_UP:
+        elif result.origin is Origin.CONTEXT_FOLLOW_UP:
             path, reason = path_of(intent), RouteReason.CONTEXT_FOLLOW_UP
         elif self._is_hybrid(intent, confidence, alternatives):
             path, reason = RoutePath.HYBRID, RouteReason.UNCERTAIN_MARGIN
@@ -390,15 +391,6 @@ class IntentRouter:
             alternatives=alternatives,
             language=result.language,
         )
-
-    async def route_intent(
-        self,
-        text: str,
-        audio_features: Mapping[str, object] | None = None,
-        context: Mapping[str, object] | None = None,
-    ) -> RouteDecision:
-        """Async wrapper of :meth:`route` (it is sub-millisecond: no executor)."""
-        return self.route(text, audio_features=audio_features, context=context)
 
     def _is_hybrid(
         self, intent: Intent, confidence: float, alternatives: tuple[Alternative, ...]
