@@ -11,12 +11,12 @@ from typing import Any
 from openai import AsyncOpenAI
 import pytest
 
-from custom_components.alice_voice.backends import realtime as realtime_module
-from custom_components.alice_voice.backends.realtime import (
+from custom_components.alice_voice.backends import realtime_errors, realtime_stream
+from custom_components.alice_voice.backends.realtime import RealtimeBackend
+from custom_components.alice_voice.backends.realtime_types import (
     ContextMessage,
     RealtimeAudioDelta,
     RealtimeAuthError,
-    RealtimeBackend,
     RealtimeConnectionError,
     RealtimeEvent,
     RealtimeFunctionCall,
@@ -27,7 +27,6 @@ from custom_components.alice_voice.backends.realtime import (
     RealtimeTextDelta,
     RealtimeTimeoutError,
     RealtimeTool,
-    validate_api_key,
 )
 from simulators.realtime import FunctionCall, RealtimeTestServer, Reply, ResponseRequest
 
@@ -111,6 +110,11 @@ async def eventually(predicate: Callable[[], bool]) -> None:
     raise AssertionError("condition not reached")
 
 
+def pooled(backend: RealtimeBackend) -> set[str]:
+    """The keys with a live pooled session."""
+    return {key for key, session in backend._pool._sessions.items() if not session.closed}
+
+
 def text_of(events: list[RealtimeEvent]) -> str:
     """Join the text deltas of a turn."""
     return "".join(e.text for e in events if isinstance(e, RealtimeTextDelta))
@@ -139,8 +143,6 @@ async def test_text_turn_streams_deltas(
     assert done.usage.total_tokens > 0
     assert done.new_session is True
     assert done.first_delta_latency is not None
-    assert backend.stats.last_first_delta == done.first_delta_latency
-    assert "conv-1" in backend.stats.first_delta_by_key
 
     conn = server.connections[0]
     assert conn.client_event_types == [
@@ -169,9 +171,7 @@ async def test_second_turn_reuses_the_session(
     assert done_of(second).new_session is False
     assert text_of(second) == "Hej! Jag hörde: Hej igen"
     assert server.handshake_count == 1
-    assert backend.stats.handshakes == 1
-    assert backend.stats.turns == 2
-    assert backend.open_sessions == 1
+    assert pooled(backend) == {"conv-1"}
     # The config did not change: one session.update for two turns.
     assert len(server.client_events("session.update")) == 1
 
@@ -200,21 +200,6 @@ async def test_session_update_only_when_config_changes(
     assert server.handshake_count == 1
 
 
-async def test_instructions_override_per_response(
-    server: RealtimeTestServer, backend: RealtimeBackend
-) -> None:
-    server.add_rule(Reply(text="Kort."), predicate=lambda req: req.instructions == "Bara ett ord.")
-    events = await collect(
-        backend.respond("conv-1", "Hej", config=CONFIG, instructions="Bara ett ord.")
-    )
-    assert text_of(events) == "Kort."
-    assert server.client_events("response.create")[0]["response"] == {
-        "instructions": "Bara ett ord."
-    }
-    # The session instructions are untouched.
-    assert server.connections[0].session["instructions"] == CONFIG.instructions
-
-
 async def test_different_keys_get_different_sessions(
     server: RealtimeTestServer, backend: RealtimeBackend
 ) -> None:
@@ -223,10 +208,9 @@ async def test_different_keys_get_different_sessions(
     await collect(backend.respond("kitchen", "Igen", config=CONFIG))
 
     assert server.handshake_count == 2
-    assert backend.open_sessions == 2
-    assert backend.has_session("kitchen")
-    assert backend.has_session("bedroom")
-    assert backend.session_id("kitchen") != backend.session_id("bedroom")
+    assert pooled(backend) == {"kitchen", "bedroom"}
+    sessions = backend._pool._sessions
+    assert sessions["kitchen"].session_id != sessions["bedroom"].session_id
     assert [c.client_event_types.count("response.create") for c in server.connections] == [2, 1]
 
 
@@ -254,8 +238,7 @@ async def test_idle_session_is_closed(
 
     assert server.connections[0].closed_by == "client"
     assert server.connections[0].close_code == 1000
-    assert not backend.has_session("conv-1")
-    assert backend.open_sessions == 0
+    assert pooled(backend) == set()
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert done_of(events).new_session is True
     assert server.handshake_count == 2
@@ -298,7 +281,7 @@ async def test_session_expired_while_idle_reconnects(
     await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     await server.expire_sessions()
     await server.wait_for(lambda: server.connections[0].closed)
-    await eventually(lambda: not backend.has_session("conv-1"))
+    await eventually(lambda: "conv-1" not in pooled(backend))
 
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert text_of(events) == "Hej! Jag hörde: Hej igen"
@@ -321,7 +304,7 @@ async def test_session_expired_mid_turn_raises(
 
     assert exc_info.value.code == "session_expired"
     assert [e.text for e in received if isinstance(e, RealtimeTextDelta)] == ["ett "]
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
     events = await collect(backend.respond("conv-1", "Igen", config=CONFIG))
     assert done_of(events).new_session is True
     assert server.handshake_count == 2
@@ -339,7 +322,7 @@ async def test_http_401_is_an_auth_error(
         await sdk.close()
     assert exc_info.value.code == "http_401"
     assert server.connection_count == 0
-    assert backend.stats.errors == 1
+    assert pooled(backend) == set()
 
 
 async def test_invalid_api_key_event_is_an_auth_error(
@@ -356,7 +339,7 @@ async def test_invalid_api_key_event_is_an_auth_error(
     assert exc_info.value.code == "invalid_api_key"
     assert server.connection_count == 1
     assert server.connections[0].client_events == []
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
 
 
 @pytest.mark.parametrize(
@@ -395,7 +378,7 @@ async def test_connect_timeout(server: RealtimeTestServer, make_backend: Backend
     with pytest.raises(RealtimeConnectionError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert exc_info.value.code == "timeout"
-    assert backend.open_sessions == 0
+    assert pooled(backend) == set()
 
 
 @pytest.mark.parametrize(
@@ -411,7 +394,7 @@ async def test_drop_mid_response_then_reconnect(
 
     assert text_of(received) == "ett "
     assert exc_info.value.code == ("close_1011" if drop == "close_1011" else "close_1006")
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert text_of(events) == "Hej! Jag hörde: Hej igen"
     assert server.handshake_count == 2
@@ -438,7 +421,7 @@ async def test_error_event_is_a_response_error(
     assert exc_info.value.code == "server_error"
     assert "Boom" in str(exc_info.value)
     # The session is discarded after an error; the next turn reconnects.
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
     events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert done_of(events).status == "completed"
     assert server.handshake_count == 2
@@ -460,7 +443,7 @@ async def test_first_delta_timeout_cancels_and_discards(
     with pytest.raises(RealtimeTimeoutError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG, first_delta_timeout=0.2))
     assert exc_info.value.code == "first_delta_timeout"
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
     await server.wait_for(lambda: server.connections[0].closed)
     first = server.connections[0]
     assert first.client_event_types[-2:] == ["response.create", "response.cancel"]
@@ -554,26 +537,6 @@ async def test_tool_outputs_without_session(backend: RealtimeBackend) -> None:
     assert exc_info.value.code == "no_session"
 
 
-async def test_cancel_active_response(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
-    server.add_rule(Reply(text="ett två tre fyra fem sex", delta_interval=30), times=1)
-    assert await backend.cancel("conv-1") is False
-    events: list[RealtimeEvent] = []
-    async with asyncio.timeout(10):
-        async for event in backend.respond("conv-1", "Berätta", config=CONFIG):
-            events.append(event)
-            if len(events) == 1:
-                assert await backend.cancel("conv-1") is True
-    done = done_of(events)
-    assert done.status == "cancelled"
-    assert done.reason == "client_cancelled"
-    assert done.text == "ett "
-    assert await backend.cancel("conv-1") is False
-    # The session stays usable.
-    next_turn = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
-    assert done_of(next_turn).status == "completed"
-    assert server.handshake_count == 1
-
-
 async def test_abandoned_turn_is_cancelled_and_session_kept(
     server: RealtimeTestServer, backend: RealtimeBackend
 ) -> None:
@@ -662,7 +625,7 @@ async def test_cancelled_task_cancels_the_response(
     assert text_of(events) == "Hej! Jag hörde: Hej"
     assert len(received) == 1
     assert server.handshake_count == 1
-    assert backend._locks == {}
+    assert backend._pool._locks == {}
 
 
 async def test_unknown_model_is_a_connection_error(
@@ -676,43 +639,6 @@ async def test_unknown_model_is_a_connection_error(
         await backend.close()
     assert exc_info.value.code == "invalid_value"
     assert server.connections[0].handshake.model == "gpt-nope"
-
-
-async def test_add_context_and_prewarm(
-    server: RealtimeTestServer, backend: RealtimeBackend
-) -> None:
-    await backend.prewarm("sat-1", CONFIG)
-    assert server.handshake_count == 1
-    assert backend.has_session("sat-1")
-    sent = await backend.add_context(
-        "sat-1",
-        [ContextMessage("system", "Användaren heter Kim."), ContextMessage("user", "Hej")],
-        config=CONFIG,
-    )
-    assert sent == 2
-    assert await backend.add_context("sat-1", [ContextMessage("user", "Hej")], config=CONFIG) == 0
-
-    events = await collect(backend.respond("sat-1", "Vem är jag?", config=CONFIG))
-    assert done_of(events).new_session is False
-    assert server.handshake_count == 1
-    conn = server.connections[0]
-    assert conn.client_event_types == [
-        "session.update",
-        "conversation.item.create",
-        "conversation.item.create",
-        "conversation.item.create",
-        "response.create",
-    ]
-    assert [item["role"] for item in conn.conversation[:3]] == ["system", "user", "user"]
-
-
-async def test_prewarm_surfaces_rejected_config(
-    server: RealtimeTestServer, backend: RealtimeBackend
-) -> None:
-    with pytest.raises(RealtimeResponseError) as exc_info:
-        await backend.prewarm("sat-1", RealtimeSessionConfig(voice="nova"))
-    assert exc_info.value.code == "invalid_value"
-    assert not backend.has_session("sat-1")
 
 
 async def test_audio_turn(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
@@ -772,9 +698,8 @@ async def test_api_key_never_logged(
     try:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
         server.api_keys.discard(secret)
-        await backend.close_session("conv-1")
         with pytest.raises(RealtimeAuthError):
-            await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+            await collect(make_backend(sdk).respond("conv-1", "Hej", config=CONFIG))
     finally:
         await sdk.close()
 
@@ -794,70 +719,21 @@ async def test_close_closes_everything(
     await backend.close()
     await server.wait_for(lambda: all(c.closed for c in server.connections))
 
-    assert backend.open_sessions == 0
+    assert pooled(backend) == set()
     assert [c.closed_by for c in server.connections] == ["client", "client"]
     with pytest.raises(RealtimeConnectionError):
         await collect(backend.respond("a", "Hej", config=CONFIG))
 
 
-async def test_close_session(server: RealtimeTestServer, backend: RealtimeBackend) -> None:
-    await collect(backend.respond("a", "Hej", config=CONFIG))
-    await backend.close_session("a")
-    await server.wait_for(lambda: server.connections[0].closed)
-    assert not backend.has_session("a")
-    await collect(backend.respond("a", "Hej", config=CONFIG))
-    assert server.handshake_count == 2
-
-
-async def test_client_factories_and_ssl_option(
-    server: RealtimeTestServer, client: AsyncOpenAI, make_backend: BackendFactory
+async def test_ssl_option_is_dropped_for_plain_websockets(
+    server: RealtimeTestServer, make_backend: BackendFactory
 ) -> None:
-    calls: list[str] = []
-
-    def sync_factory() -> AsyncOpenAI:
-        calls.append("sync")
-        return client
-
-    async def async_factory() -> AsyncOpenAI:
-        calls.append("async")
-        return client
-
     # Home Assistant always passes an SSL context; it is dropped for ws:// URLs.
     options = {"ssl": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}
-    first = make_backend(sync_factory, websocket_connection_options=options)
-    second = make_backend(async_factory)
-    await collect(first.respond("a", "Hej", config=CONFIG))
-    await collect(first.respond("a", "Igen", config=CONFIG))
-    await collect(second.respond("a", "Hej", config=CONFIG))
-    assert calls == ["sync", "async"]
-    assert server.handshake_count == 2
-    assert first.model == MODEL
-
-
-async def test_validate_api_key(server: RealtimeTestServer, client: AsyncOpenAI) -> None:
-    await validate_api_key(client)
-    bad = AsyncOpenAI(api_key="sk-wrong", base_url=server.base_url, max_retries=0)
-    try:
-        with pytest.raises(RealtimeAuthError) as exc_info:
-            await validate_api_key(bad)
-    finally:
-        await bad.close()
-    assert exc_info.value.code == "http_401"
-    assert server.models_requests == [(True, 200), (False, 401)]
-
-
-async def test_validate_api_key_unreachable(socket_enabled: None) -> None:
-    server = RealtimeTestServer.instant()
-    await server.start()
-    base_url = server.base_url
-    await server.stop()
-    sdk = AsyncOpenAI(api_key="sk-test", base_url=base_url, max_retries=0)
-    try:
-        with pytest.raises(RealtimeConnectionError) as exc_info:
-            await validate_api_key(sdk, request_timeout=5.0)
-    finally:
-        await sdk.close()
-    assert exc_info.value.code == "connect_failed"
+    backend = make_backend(websocket_connection_options=options)
+    await collect(backend.respond("a", "Hej", config=CONFIG))
+    await collect(backend.respond("a", "Igen", config=CONFIG))
+    assert server.handshake_count == 1
 
 
 def test_backend_does_not_import_home_assistant() -> None:
@@ -960,7 +836,7 @@ async def test_stalled_stream_times_out(
         await consume(backend.respond("conv-1", "Hej", config=CONFIG), received)
     assert exc_info.value.code == "stream_timeout"
     assert text_of(received) == "ett "
-    assert not backend.has_session("conv-1")
+    assert "conv-1" not in pooled(backend)
 
 
 async def test_failed_response_is_a_response_error(
@@ -970,19 +846,7 @@ async def test_failed_response_is_a_response_error(
     with pytest.raises(RealtimeResponseError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert exc_info.value.code == "rate_limit_exceeded"
-    assert not backend.has_session("conv-1")
-
-
-async def test_add_context_surfaces_rejected_config(
-    server: RealtimeTestServer, backend: RealtimeBackend
-) -> None:
-    with pytest.raises(RealtimeResponseError):
-        await backend.add_context(
-            "sat-1", [ContextMessage("user", "Hej")], config=RealtimeSessionConfig(voice="nova")
-        )
-    assert not backend.has_session("sat-1")
-    await backend.close_session("sat-1")  # nothing to close
-    assert backend.open_sessions == 0
+    assert "conv-1" not in pooled(backend)
 
 
 async def test_tool_outputs_after_session_ended(
@@ -992,33 +856,169 @@ async def test_tool_outputs_after_session_ended(
     events = await collect(backend.respond("conv-1", "Spela", config=TOOL_CONFIG))
     call = done_of(events).function_calls[0]
     await server.expire_sessions()
-    await eventually(lambda: not backend.has_session("conv-1"))
+    await eventually(lambda: "conv-1" not in pooled(backend))
     with pytest.raises(RealtimeConnectionError) as exc_info:
         await collect(backend.submit_tool_outputs("conv-1", [(call.call_id, "{}")]))
     assert exc_info.value.code == "no_session"
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "code"),
-    [
-        pytest.param(500, RealtimeConnectionError, "http_500", id="500"),
-        pytest.param(403, RealtimeAuthError, "http_403", id="403"),
-    ],
-)
-async def test_validate_api_key_status_errors(
-    server: RealtimeTestServer, client: AsyncOpenAI, status: int, error: type[Exception], code: str
-) -> None:
-    server.set_faults(rest_status=status)
-    with pytest.raises(error) as exc_info:
-        await validate_api_key(client)
-    assert getattr(exc_info.value, "code", None) == code
-
-
 def test_argument_parsing_and_close_descriptions() -> None:
-    assert realtime_module._parse_arguments("") == ({}, True)
-    assert realtime_module._parse_arguments('{"a": 1}') == ({"a": 1}, True)
-    assert realtime_module._parse_arguments("[1, 2]") == ({}, False)
-    assert realtime_module._parse_arguments("{nope") == ({}, False)
-    assert realtime_module._close_description(None) == "the server closed the connection"
-    assert realtime_module._close_description(OSError("x")) == "connection failed (OSError)"
-    assert realtime_module._close_code(None) is None
+    assert realtime_stream.parse_arguments("") == ({}, True)
+    assert realtime_stream.parse_arguments('{"a": 1}') == ({"a": 1}, True)
+    assert realtime_stream.parse_arguments("[1, 2]") == ({}, False)
+    assert realtime_stream.parse_arguments("{nope") == ({}, False)
+    assert realtime_errors.close_description(None) == "the server closed the connection"
+    assert realtime_errors.close_description(OSError("x")) == "connection failed (OSError)"
+    assert realtime_errors.close_code(None) is None
+
+
+async def test_response_cancelled_by_server_vad(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra fem sex", delta_interval=30), times=1)
+
+    async def barge_in(_: RealtimeEvent) -> None:
+        await server.barge_in()
+
+    received: list[RealtimeEvent] = []
+    await consume(backend.respond("conv-1", "Berätta", config=CONFIG), received, barge_in)
+    done = done_of(received)
+    assert done.status == "cancelled"
+    assert done.reason == "turn_detected"
+    assert done.text == "ett "
+    # The session stays usable and knows its partial answer.
+    history = [ContextMessage("user", "Berätta"), ContextMessage("assistant", "ett ")]
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG, history=history))
+    assert done_of(events).new_session is False
+    assert server.handshake_count == 1
+    assert len(server.client_events("conversation.item.create")) == 2
+
+
+async def test_http_403_is_an_auth_error(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.set_faults(handshake_status=403)
+    with pytest.raises(RealtimeAuthError) as exc_info:
+        await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert exc_info.value.code == "http_403"
+    assert server.connection_count == 0
+
+
+async def abandon_after_first_event(
+    backend: RealtimeBackend, config: RealtimeSessionConfig, before_leaving: Callable[[], Any]
+) -> None:
+    """Start a turn, run ``before_leaving`` at its first event, then stop listening."""
+    async with asyncio.timeout(10):
+        async with contextlib.aclosing(backend.respond("conv-1", "Berätta", config=config)) as s:
+            async for _ in s:
+                await before_leaving()
+                break
+
+
+async def test_tool_outputs_after_session_expired_mid_response(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(
+        Reply(
+            function_calls=[
+                FunctionCall("alice_voice__play_music", {"query": "x"}, "call_x"),
+                FunctionCall("alice_voice__play_music", {"query": "y"}, "call_y"),
+            ],
+            delta_interval=30,
+        ),
+        times=1,
+    )
+
+    async def expire() -> None:
+        session = backend._pool._sessions["conv-1"]
+        await server.expire_sessions()
+        await eventually(lambda: session.closed)
+
+    # The caller got the first call; the session expired before the second.
+    await abandon_after_first_event(backend, TOOL_CONFIG, expire)
+    with pytest.raises(RealtimeSessionExpired) as exc_info:
+        await collect(backend.submit_tool_outputs("conv-1", [("call_x", "{}")]))
+    assert exc_info.value.code == "session_expired"
+    assert pooled(backend) == set()
+
+
+async def test_expired_session_is_replaced_before_a_turn(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra", delta_interval=30), times=1)
+
+    async def expire() -> None:
+        session = backend._pool._sessions["conv-1"]
+        await server.expire_sessions()
+        await eventually(lambda: session.closed)
+
+    await abandon_after_first_event(backend, CONFIG, expire)
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert server.connections[0].client_event_types[-1] == "response.create"
+
+
+@pytest.mark.parametrize("then", ["respond", "submit_tool_outputs"])
+async def test_connection_lost_on_cancel(
+    server: RealtimeTestServer, backend: RealtimeBackend, then: str
+) -> None:
+    server.add_rule(Reply(text="ett två tre fyra", delta_interval=30), times=1)
+
+    async def drop_on_cancel() -> None:
+        server.set_faults(drop_on_client_event="close_1011")
+
+    # The cancel sent for the abandoned turn finds a dead server: no response.done comes.
+    await abandon_after_first_event(backend, CONFIG, drop_on_cancel)
+    await server.wait_for(lambda: server.connections[0].closed)
+    session = backend._pool._sessions["conv-1"]
+    await eventually(session.reader.done)
+    assert session.in_flight
+    assert server.connections[0].client_events[-1].event["dropped"]
+    assert server.connections[0].close_code == 1011
+
+    if then == "respond":
+        # The next turn replaces the dead session.
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        assert text_of(events) == "Hej! Jag hörde: Hej"
+        assert done_of(events).new_session is True
+    else:
+        with pytest.raises(RealtimeConnectionError) as exc_info:
+            await collect(backend.submit_tool_outputs("conv-1", [("call_1", "{}")]))
+        assert exc_info.value.code == "no_session"
+        assert pooled(backend) == set()
+
+
+async def test_turn_cancelled_during_the_handshake(
+    server: RealtimeTestServer, backend: RealtimeBackend
+) -> None:
+    server.handshake_delay = 30
+    task = asyncio.create_task(collect(backend.respond("conv-1", "Hej", config=CONFIG)))
+    await eventually(lambda: server.handshake_count == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert backend._pool._locks == {}
+    assert pooled(backend) == set()
+
+    server.handshake_delay = 0
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).new_session is True
+
+
+def test_error_mapping() -> None:
+    auth = realtime_errors.error_from_event("invalid_api_key", "Incorrect API key")
+    assert isinstance(auth, RealtimeAuthError)
+    assert auth.code == "invalid_api_key"
+    expired = realtime_errors.error_from_event("session_expired", "60 minutes")
+    assert isinstance(expired, RealtimeSessionExpired)
+    other = realtime_errors.error_from_event("server_error", "Boom")
+    assert isinstance(other, RealtimeResponseError)
+    assert str(other) == "Realtime error server_error: Boom"
+    protocol = realtime_errors.unexpected_event_error("response.created")
+    assert isinstance(protocol, RealtimeConnectionError)
+    assert protocol.code == "protocol"
+    assert isinstance(realtime_errors.closed_error(None, expired=True), RealtimeSessionExpired)
+    closed = realtime_errors.closed_error(None, expired=False)
+    assert isinstance(closed, RealtimeConnectionError)
+    assert closed.code == "closed"

@@ -234,24 +234,3 @@ class RealtimeResponseDone:
 type RealtimeEvent = (
     RealtimeTextDelta | RealtimeAudioDelta | RealtimeFunctionCall | RealtimeResponseDone
 )
-
-
-@dataclass(slots=True)
-class RealtimeStats:
-    """Counters for tests and the status HUD.
-
-    Attributes:
-        handshakes: WebSocket upgrades attempted.
-        sessions_opened: Sessions that reached ``session.created``.
-        turns: Responses requested.
-        errors: Turns or connects that ended in an error.
-        last_first_delta: Time to first delta of the latest turn, in seconds.
-        first_delta_by_key: The same, per conversation key (the latest keys only).
-    """
-
-    handshakes: int = 0
-    sessions_opened: int = 0
-    turns: int = 0
-    errors: int = 0
-    last_first_delta: float | None = None
-    first_delta_by_key: dict[str, float] = field(default_factory=dict)
