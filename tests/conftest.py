@@ -5,10 +5,12 @@
 # imports voluptuous.
 import custom_components.alice_voice  # noqa: F401  # isort: skip
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_LLM_HASS_API, Platform
 from homeassistant.core import HomeAssistant
@@ -21,6 +23,10 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.alice_voice.const import (
     CONF_LANGUAGE,
@@ -30,6 +36,9 @@ from custom_components.alice_voice.const import (
     SUBENTRY_CONVERSATION,
 )
 from simulators.ollama import OllamaTestServer
+from simulators.realtime import RealtimeTestServer
+
+from .common import AGENT_ID, OPENAI_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -123,33 +132,66 @@ def agent_id(init_integration: MockConfigEntry, entity_registry: er.EntityRegist
     """The entity id of the agent."""
     subentry_id = next(iter(init_integration.subentries))
     entity_id = entity_registry.async_get_entity_id("conversation", DOMAIN, subentry_id)
-    assert entity_id is not None
+    assert entity_id == AGENT_ID
     return entity_id
 
 
 @pytest.fixture
-async def demo_lights(hass: HomeAssistant, setup_ha: None) -> dict[str, str]:
-    """The demo lights, with the kitchen's in the area Kök: name -> entity id."""
+async def realtime_server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
+    """OpenAI Realtime on 127.0.0.1, answering at once."""
+    server = RealtimeTestServer.instant(api_keys=[OPENAI_KEY])
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def demo_home(hass: HomeAssistant, setup_ha: None) -> dict[str, str]:
+    """Demo lights, locks, covers and weather: name -> entity id.
+
+    The kitchen light is in the area Kök and off, the bed light in Sovrum; the
+    front door lock and the weather are exposed to Assist.
+    """
     entry = MockConfigEntry(domain="demo")
     entry.add_to_hass(hass)
     with patch(
         "homeassistant.components.demo.COMPONENTS_WITH_CONFIG_ENTRY_DEMO_PLATFORM",
-        [Platform.LIGHT],
+        [Platform.LIGHT, Platform.LOCK, Platform.COVER, Platform.WEATHER],
     ):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
+    home = {
+        "kitchen_light": "light.kitchen_lights",
+        "bedroom_light": "light.bed_light",
+        "living_room_light": "light.living_room_rgbww_lights",
+        "front_door": "lock.front_door",
+        "garage": "cover.garage_door",
+        "weather": "weather.demo_weather_south",
+    }
     areas = ar.async_get(hass)
     entities = er.async_get(hass)
-    kitchen = areas.async_create("Kök")
-    bedroom = areas.async_create("Sovrum")
-    lights = {
-        "kitchen": "light.kitchen_lights",
-        "bedroom": "light.bed_light",
-        "living_room": "light.living_room_rgbww_lights",
-    }
     devices = dr.async_get(hass)
-    for key, area in (("kitchen", kitchen), ("bedroom", bedroom)):
-        device_id = entities.async_get(lights[key]).device_id  # type: ignore[union-attr]
+    for key, area in (("kitchen_light", "Kök"), ("bedroom_light", "Sovrum")):
+        device_id = entities.async_get(home[key]).device_id  # type: ignore[union-attr]
         assert device_id is not None
-        devices.async_update_device(device_id, area_id=area.id)
-    return lights
+        devices.async_update_device(device_id, area_id=areas.async_create(area).id)
+    for key in ("front_door", "weather"):
+        async_expose_entity(hass, conversation.DOMAIN, home[key], True)
+    await hass.services.async_call(
+        "light", "turn_off", {"entity_id": home["kitchen_light"]}, blocking=True
+    )
+    return home
+
+
+@pytest.fixture
+async def get_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> Callable[[MockConfigEntry], Awaitable[dict[str, Any]]]:
+    """Read an entry's diagnostics, as a user downloads them."""
+    assert await async_setup_component(hass, "diagnostics", {})
+
+    async def get(entry: MockConfigEntry) -> dict[str, Any]:
+        data: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        return data
+
+    return get

@@ -53,7 +53,8 @@ def test_no_openai_sdk_without_a_key() -> None:
         "import custom_components.alice_voice.config_flow\n"
         "import custom_components.alice_voice.conversation\n"
         "import custom_components.alice_voice.diagnostics\n"
-        "import custom_components.alice_voice.gateway\n"
+        "import custom_components.alice_voice.engine\n"
+        "import custom_components.alice_voice.logbook\n"
         "loaded = sorted(m for m in sys.modules if m == 'openai' or m.startswith('openai.'))\n"
         "print(len(loaded), loaded[:5])\n"
     )

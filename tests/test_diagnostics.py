@@ -35,7 +35,8 @@ async def test_diagnostics_redact_keys(
     (agent,) = data["agents"].values()
     assert agent["title"] == "Alice"
     assert agent["options"]["local_model"] == "gpt-oss:20b"
-    assert data["status"]["backends"]["ollama"]["state"] == "ok"
+    assert data["backends"]["ollama"]["state"] == "ok"
+    assert data["backends"]["openai"]["state"] == "unknown"  # no cloud call at setup
     # The router's model was loaded once, off the event loop, and the time is reported.
     assert data["router"]["model_load_ms"] > 0
     assert data["router"]["model_bytes"] > 1_000_000

@@ -1,11 +1,21 @@
-"""Which tools and context the think path sends per intent (focus.py)."""
+"""What a model gets for a turn: the tools and the context its intent needs (llm_data.py)."""
 
-from homeassistant.components.homeassistant.llm import DYNAMIC_CONTEXT_PROMPT
+from typing import Any
+
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
+from homeassistant.setup import async_setup_component
 import probatio
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.alice_voice.focus import focus_prompt, focus_tools, wants_live_context
+from custom_components.alice_voice.const import CONF_MODE, DOMAIN
+from custom_components.alice_voice.events import EVENT_RESPONSE
+from custom_components.alice_voice.llm_data import device_overview, focus_tools, wants_live_context
+from custom_components.alice_voice.router import Intent
+from simulators.ollama import OllamaTestServer
+
+from .common import async_setup, converse, set_agent
 
 
 class _Tool(llm.Tool):
@@ -35,36 +45,38 @@ NAMES = (
 TOOLS = [_Tool(name) for name in NAMES]
 
 
-def _names(intent: str | None) -> set[str]:
+def _names(intent: Intent | None) -> set[str]:
     return {tool.name for tool in focus_tools(intent, TOOLS)}
 
 
 def test_calendar_gets_calendar_tools() -> None:
     """Calendar and planning: calendar, to-do and date only."""
     expected = {"calendar__get_events", "todo__get_items", "llm__GetDateTime"}
-    assert _names("CALENDAR_QUERY") == expected
-    assert _names("TASK_PLANNING") == expected
-    assert _names("CALENDAR_COMPLEX") == expected | {"assist__google_mail__search"}
+    assert _names(Intent.CALENDAR_QUERY) == expected
+    assert _names(Intent.TASK_PLANNING) == expected
+    assert _names(Intent.CALENDAR_COMPLEX) == expected | {"assist__google_mail__search"}
 
 
 def test_mail_music_and_devices() -> None:
     """Mail, music and device commands each get their family."""
-    assert _names("EMAIL_SEND") == {"assist__google_mail__search", "llm__GetDateTime"}
-    assert _names("SPOTIFY_SEARCH") == {
+    assert _names(Intent.EMAIL_SEND) == {"assist__google_mail__search", "llm__GetDateTime"}
+    assert _names(Intent.SPOTIFY_SEARCH) == {
         "media_player__HassMediaSearchAndPlay",
         "intent__HassMediaPause",
         "homeassistant__GetLiveContext",
         "llm__GetDateTime",
     }
-    assert _names("DEVICE_CONTROL") == set(NAMES) - {
+    assert _names(Intent.DEVICE_CONTROL) == set(NAMES) - {
         "calendar__get_events",
         "todo__get_items",
         "assist__google_mail__search",
     }
 
 
-@pytest.mark.parametrize("intent", [None, "UNKNOWN", "MULTI_STEP_WORKFLOW", "GREETING"])
-def test_unsure_or_broad_keeps_everything(intent: str | None) -> None:
+@pytest.mark.parametrize(
+    "intent", [None, Intent.UNKNOWN, Intent.MULTI_STEP_WORKFLOW, Intent.GREETING]
+)
+def test_unsure_or_broad_keeps_everything(intent: Intent | None) -> None:
     """Unknown, multi-step and anything unlisted: every tool."""
     assert _names(intent) == set(NAMES)
 
@@ -72,47 +84,136 @@ def test_unsure_or_broad_keeps_everything(intent: str | None) -> None:
 def test_never_leaves_no_tools() -> None:
     """A focus that matches nothing keeps all tools rather than none."""
     only_devices = [_Tool("intent__HassTurnOn")]
-    assert [t.name for t in focus_tools("EMAIL_SEND", only_devices)] == ["intent__HassTurnOn"]
-
-
-PROMPT = (
-    "Du är Alice.\n"
-    f"{DYNAMIC_CONTEXT_PROMPT}\n"
-    "Static Context: An overview of the areas and the devices in this smart home:\n"
-    "- names: Kitchen Lights\n"
-    "  domain: light\n"
-    "  areas: Kök\n"
-    "- names: Front Door\n"
-    "  domain: lock\n"
-    "\n"
-    "When controlling Home Assistant always call the intent tools."
-)
-
-
-def test_prompt_loses_the_device_overview_when_not_needed() -> None:
-    """Calendar turns drop the overview; device and unknown turns keep it."""
-    trimmed = focus_prompt("CALENDAR_QUERY", PROMPT)
-    assert "Kitchen Lights" not in trimmed
-    assert "Static Context" not in trimmed
-    assert trimmed.startswith("Du är Alice.\n")
-    assert trimmed.endswith("When controlling Home Assistant always call the intent tools.")
-    assert focus_prompt("DEVICE_CONTROL", PROMPT) == PROMPT
-    assert focus_prompt(None, PROMPT) == PROMPT
-    assert focus_prompt("EMAIL_SEND", "no overview here") == "no overview here"
+    assert [t.name for t in focus_tools(Intent.EMAIL_SEND, only_devices)] == ["intent__HassTurnOn"]
 
 
 @pytest.mark.parametrize(
     ("intent", "slots", "wanted"),
     [
-        ("DEVICE_CONTROL", {"action": "query"}, True),
-        ("DEVICE_CONTROL", {"action": None}, True),
-        ("DEVICE_CONTROL", {}, True),
-        ("DEVICE_CONTROL", {"action": "turn_on"}, False),
-        ("WEATHER", {}, True),
-        ("CALENDAR_QUERY", {}, False),
-        (None, {}, False),
+        (Intent.DEVICE_CONTROL, {"action": "query"}, True),
+        (Intent.DEVICE_CONTROL, {"action": None}, True),
+        (Intent.DEVICE_CONTROL, {}, True),
+        (Intent.DEVICE_CONTROL, {"action": "turn_on"}, False),
+        (Intent.WEATHER, {}, True),
+        (Intent.CALENDAR_QUERY, {}, False),
+        (Intent.UNKNOWN, {}, False),
     ],
 )
-def test_wants_live_context(intent: str | None, slots: dict[str, object], wanted: bool) -> None:
+def test_wants_live_context(intent: Intent, slots: dict[str, object], wanted: bool) -> None:
     """State questions and weather get the live context; commands and calendars do not."""
     assert wants_live_context(intent, slots) is wanted
+
+
+# --- Home Assistant's device overview: the one internal Alice relies on -----------------
+
+
+async def test_device_overview_is_where_alice_expects_it(
+    hass: HomeAssistant, demo_home: dict[str, str]
+) -> None:
+    """The Assist API's prompt holds the overview Alice cuts out, verbatim.
+
+    If this fails after a Home Assistant upgrade, the Assist prompt is built
+    differently: calendar and mail turns would get the whole device list again
+    and state questions would not get the live context up front. Fix
+    ``llm_data.device_overview`` before anything else.
+    """
+    assert await async_setup_component(hass, "llm", {})
+    context = llm.LLMContext(
+        platform=DOMAIN, context=None, language="sv", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    overview = device_overview(hass, context)
+    assert overview is not None
+    assert "Kitchen Lights" in overview
+    assert overview in api.api_prompt
+    assert api.api_prompt.replace(overview, "", 1).count("Kitchen Lights") == 0
+
+
+# --- end to end: what the local model receives --------------------------------------------
+
+
+def _tool_names(body: dict[str, Any]) -> set[str]:
+    return {tool["function"]["name"] for tool in body.get("tools", [])}
+
+
+@pytest.mark.parametrize(
+    ("text", "has_devices"),
+    [
+        # Sure of a calendar question: no device tools, no device overview.
+        ("vad har jag i kalendern imorgon", False),
+        # Unknown: everything.
+        ("plopp zibbe fnurg", True),
+    ],
+)
+async def test_think_path_gets_only_the_tools_it_needs(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    text: str,
+    has_devices: bool,
+) -> None:
+    """The local model gets the tools and context of the routed intent, and no more."""
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "local_only"})
+    await async_setup(hass, mock_config_entry)
+    await converse(hass, text)
+    body = ollama_server.chat_requests[0].body
+    tools = _tool_names(body)
+    system = body["messages"][0]["content"]
+    assert "llm__GetDateTime" in tools
+    assert ("intent__HassTurnOn" in tools) is has_devices
+    assert ("homeassistant__GetLiveContext" in tools) is has_devices
+    assert ("Static Context" in system) is has_devices
+    assert ("Kitchen Lights" in system) is has_devices
+    assert system.startswith("Du är Alice")
+
+
+async def test_device_command_on_the_think_path_keeps_device_tools(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A device command HA's intents miss reaches the model with the device tools."""
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "local_only"})
+    await async_setup(hass, mock_config_entry)
+    await converse(hass, "tänd lampan i förrådet")  # no such area: HA's intents miss
+    body = ollama_server.chat_requests[0].body
+    assert "intent__HassTurnOn" in _tool_names(body)
+    assert "calendar__get_events" not in _tool_names(body)
+    assert "Static Context" in body["messages"][0]["content"]
+
+
+async def test_state_question_gets_the_live_context_up_front(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A question about the home's state reaches the model with the live state in it."""
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "local_only"})
+    await async_setup(hass, mock_config_entry)
+    events = async_capture_events(hass, EVENT_RESPONSE)
+    await converse(hass, "vilka lampor har jag glömt att släcka")
+    (first, *_) = ollama_server.chat_requests
+    messages = first.body["messages"]
+    system = messages[0]["content"]
+    assert "Static Context" not in system  # the live context takes its place
+    assert "Live Context" in system
+    assert "Kitchen Lights" in system
+    assert "state: 'off'" in system or "state: off" in system
+    # The question comes last, after a system prompt that changes only with the states.
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "homeassistant__GetLiveContext" in events[0].data["tools"]
+
+
+@pytest.mark.parametrize("agent_overrides", [{"llm_hass_api": ["no_such_api"]}])
+async def test_missing_llm_api_is_said_plainly(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """Tools that are gone (an API removed since) get a Swedish message, not a crash."""
+    result = await converse(hass, "vad har jag i kalendern imorgon")
+    assert "Verktygen som Alice ska använda finns inte" in str(
+        result.response.speech["plain"]["speech"]
+    )
+    assert ollama_server.chat_requests == []

@@ -1,19 +1,25 @@
-"""The think path end to end: Home Assistant → Alice → the test Ollama → HA's tools.
+"""The think path end to end: Home Assistant → Alice → the simulated Ollama → HA's tools.
 
 The utterances here are ones the router sends to the think path (calendar,
-e-mail, planning, free questions); the routing itself is tested in test_gateway.
+e-mail, planning, free questions); the routing itself is tested in test_engine.
+The agent's state and errors are read as a user sees them: in the diagnostics
+and the ``alice_voice_response`` event.
 """
 
+from collections.abc import Awaitable, Callable
 import logging
 from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_LLM_HASS_API, STATE_OFF, STATE_ON
-from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import chat_session, intent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import chat_session, intent, llm
+import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from custom_components.alice_voice.const import (
     CONF_KEEP_ALIVE,
@@ -22,26 +28,17 @@ from custom_components.alice_voice.const import (
     CONF_MAX_HISTORY,
     CONF_OLLAMA_API_KEY,
     CONF_PROMPT,
+    CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
     MAX_TOOL_ITERATIONS,
 )
-from custom_components.alice_voice.status import BackendState, VoiceState
+from custom_components.alice_voice.paths.think import format_tool, trim_history
 from simulators.ollama import ChatRequest, OllamaTestServer, ScriptedReply
 
+from .common import async_setup, converse, set_agent, source, speech
 
-async def converse(
-    hass: HomeAssistant, agent_id: str, text: str, conversation_id: str | None = None
-) -> conversation.ConversationResult:
-    """Send ``text`` to the agent the way the Assist pipeline does."""
-    return await conversation.async_converse(
-        hass, text, conversation_id, Context(), language="sv", agent_id=agent_id
-    )
-
-
-def speech(result: conversation.ConversationResult) -> str:
-    """The spoken answer."""
-    return str(result.response.speech["plain"]["speech"])
+type Diagnostics = Callable[[MockConfigEntry], Awaitable[dict[str, Any]]]
 
 
 # Phrased so that Home Assistant's strict intent matching misses it: the think path answers.
@@ -68,41 +65,41 @@ def turn_on_kitchen(ollama_server: OllamaTestServer) -> None:
 
 async def test_tand_lampan_i_koket_is_answered_locally(
     hass: HomeAssistant,
-    demo_lights: dict[str, str],
+    demo_home: dict[str, str],
     ollama_server: OllamaTestServer,
     agent_id: str,
 ) -> None:
     """'Tänd lampan i köket' is a device command: HA's own intents do it, no model is asked."""
-    kitchen = demo_lights["kitchen"]
+    kitchen = demo_home["kitchen_light"]
     await hass.services.async_call("light", "turn_off", {"entity_id": kitchen}, blocking=True)
 
-    result = await converse(hass, agent_id, "Tänd lampan i köket")
+    result = await converse(hass, "Tänd lampan i köket")
 
     assert hass.states.get(kitchen).state == STATE_ON  # type: ignore[union-attr]
     assert speech(result) == "Tände lamporna"
-    assert result.response.speech["plain"]["extra_data"]["source"] == "ha_local_intents"
+    assert source(result) == "ha_local_intents"
     assert ollama_server.chat_requests == []
 
 
 async def test_swedish_turn_turns_on_the_kitchen_light(
     hass: HomeAssistant,
-    demo_lights: dict[str, str],
+    demo_home: dict[str, str],
     ollama_server: OllamaTestServer,
     agent_id: str,
 ) -> None:
     """A request HA's intents miss: the local model calls HA's light intent; the light goes on."""
-    kitchen = demo_lights["kitchen"]
+    kitchen = demo_home["kitchen_light"]
     await hass.services.async_call("light", "turn_off", {"entity_id": kitchen}, blocking=True)
     assert hass.states.get(kitchen).state == STATE_OFF  # type: ignore[union-attr]
     turn_on_kitchen(ollama_server)
 
-    result = await converse(hass, agent_id, LIGHT_REQUEST)
+    result = await converse(hass, LIGHT_REQUEST)
 
     assert hass.states.get(kitchen).state == STATE_ON  # type: ignore[union-attr]
-    assert hass.states.get(demo_lights["bedroom"]).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(demo_home["bedroom_light"]).state == STATE_OFF  # type: ignore[union-attr]
     assert speech(result) == "Nu är lampan i köket tänd."
     assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
-    assert result.response.speech["plain"]["extra_data"]["source"] == "local_ai"
+    assert source(result) == "local_ai"
 
     first, second = ollama_server.chat_requests
     assert first.model == "gpt-oss:20b"
@@ -121,7 +118,7 @@ async def test_swedish_turn_turns_on_the_kitchen_light(
 
 
 async def test_answer_streams_into_the_chat_log(
-    hass: HomeAssistant, demo_lights: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
+    hass: HomeAssistant, demo_home: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
 ) -> None:
     """Deltas reach a chat-log listener (the Assist pipeline's TTS) as they arrive."""
     turn_on_kitchen(ollama_server)
@@ -132,7 +129,7 @@ async def test_answer_streams_into_the_chat_log(
             hass, session, chat_log_delta_listener=lambda _log, delta: deltas.append(delta)
         ),
     ):
-        result = await converse(hass, agent_id, LIGHT_REQUEST, session.conversation_id)
+        result = await converse(hass, LIGHT_REQUEST, session.conversation_id)
 
     content = [d["content"] for d in deltas if d.get("content")]
     assert content == ["Nu ", "är ", "lampan ", "i ", "köket ", "tänd."]
@@ -149,18 +146,13 @@ async def test_history_is_kept_and_trimmed(
     setup_ha: None,
 ) -> None:
     """Follow-ups see earlier turns, trimmed to max_history turns."""
-    subentry = next(iter(mock_config_entry.subentries.values()))
-    hass.config_entries.async_update_subentry(
-        mock_config_entry, subentry, data={**subentry.data, CONF_MAX_HISTORY: 2}
-    )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    agent = "conversation.alice"
+    set_agent(hass, mock_config_entry, **{CONF_MAX_HISTORY: 2})
+    await async_setup(hass, mock_config_entry)
 
     conversation_id = None
     for number in range(1, 5):
         text = f"vad har jag i kalendern om {number} dagar"
-        result = await converse(hass, agent, text, conversation_id)
+        result = await converse(hass, text, conversation_id)
         conversation_id = result.conversation_id
         assert speech(result) == f"Du sa: {text}"
 
@@ -193,21 +185,14 @@ async def test_think_control(
     expected: object,
 ) -> None:
     """The thinking level is sent in the form the model accepts."""
-    subentry = next(iter(mock_config_entry.subentries.values()))
-    hass.config_entries.async_update_subentry(
+    set_agent(
+        hass,
         mock_config_entry,
-        subentry,
-        data={
-            **subentry.data,
-            CONF_LOCAL_MODEL: model,
-            CONF_THINK_LEVEL: level,
-            CONF_KEEP_ALIVE: 300,
-        },
+        **{CONF_LOCAL_MODEL: model, CONF_THINK_LEVEL: level, CONF_KEEP_ALIVE: 300},
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await async_setup(hass, mock_config_entry)
 
-    await converse(hass, "conversation.alice", THINK_TEXT)
+    await converse(hass, THINK_TEXT)
 
     request = ollama_server.chat_requests[0]
     assert request.body.get("think") == expected
@@ -228,7 +213,7 @@ async def test_english_agent_without_tools(
             tool_calls=[{"name": "intent__HassTurnOn", "arguments": {"area": "Kitchen"}}],
         )
     )
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     request = ollama_server.chat_requests[0]
     assert request.system_prompt.startswith("You are Alice")
@@ -245,16 +230,12 @@ async def test_custom_prompt_is_a_template(
     setup_ha: None,
 ) -> None:
     """A prompt set in the subentry replaces the default and is rendered."""
-    subentry = next(iter(mock_config_entry.subentries.values()))
-    hass.config_entries.async_update_subentry(
-        mock_config_entry,
-        subentry,
-        data={**subentry.data, CONF_PROMPT: "Du heter {{ 'Al' + 'ice' }} och pratar skånska."},
+    set_agent(
+        hass, mock_config_entry, **{CONF_PROMPT: "Du heter {{ 'Al' + 'ice' }} och pratar skånska."}
     )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await async_setup(hass, mock_config_entry)
 
-    await converse(hass, "conversation.alice", THINK_TEXT)
+    await converse(hass, THINK_TEXT)
 
     assert ollama_server.chat_requests[0].system_prompt.startswith(
         "Du heter Alice och pratar skånska."
@@ -262,7 +243,7 @@ async def test_custom_prompt_is_a_template(
 
 
 async def test_model_goes_quiet_after_a_tool(
-    hass: HomeAssistant, demo_lights: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
+    hass: HomeAssistant, demo_home: dict[str, str], ollama_server: OllamaTestServer, agent_id: str
 ) -> None:
     """If the model says nothing after a successful tool call, Alice says it is done."""
     ollama_server.add_rule(ScriptedReply(content=""), after_tool=True)
@@ -273,11 +254,11 @@ async def test_model_goes_quiet_after_a_tool(
             ]
         )
     )
-    result = await converse(hass, agent_id, LIGHT_REQUEST)
+    result = await converse(hass, LIGHT_REQUEST)
 
     assert speech(result) == "Klart."
     assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
-    assert hass.states.get(demo_lights["kitchen"]).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(demo_home["kitchen_light"]).state == STATE_ON  # type: ignore[union-attr]
 
 
 # --- faults -------------------------------------------------------------------------
@@ -291,12 +272,15 @@ def assert_error(result: conversation.ConversationResult, *fragments: str) -> No
         assert fragment in text, text
 
 
-def assert_agent_error(entry: MockConfigEntry, key: str) -> None:
-    """The status (that entities show) tells the truth about the failure."""
-    status = entry.runtime_data.status
-    agent = status.agent(next(iter(entry.subentries)))
-    assert agent.state == VoiceState.ERROR
-    assert agent.last_error == key
+async def assert_agent_error(
+    get_diagnostics: Diagnostics, entry: MockConfigEntry, key: str
+) -> dict[str, Any]:
+    """The agent's status tells the truth about the failure; return the diagnostics."""
+    data = await get_diagnostics(entry)
+    (agent,) = data["agent_status"].values()
+    assert agent["state"] == "error"
+    assert agent["last_error"] == key
+    return data
 
 
 @pytest.mark.parametrize(
@@ -311,23 +295,25 @@ async def test_bad_input_never_reaches_the_model(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
     text: str,
     key: str,
     fragment: str,
 ) -> None:
     """Empty, blank and huge input get a Swedish message and no model call."""
-    result = await converse(hass, agent_id, text)
+    result = await converse(hass, text)
 
     assert_error(result, fragment)
     assert ollama_server.chat_requests == []
-    assert_agent_error(init_integration, key)
+    await assert_agent_error(get_diagnostics, init_integration, key)
 
 
 async def test_ollama_gone_at_turn_time(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -336,13 +322,13 @@ async def test_ollama_gone_at_turn_time(
     await ollama_server.stop()
 
     with caplog.at_level(logging.WARNING):
-        result = await converse(hass, agent_id, THINK_TEXT)
+        result = await converse(hass, THINK_TEXT)
 
     assert_error(result, "Jag når inte den lokala modellen", host)
-    assert_agent_error(init_integration, "ollama_unreachable")
-    health = init_integration.runtime_data.status.backend("ollama")
-    assert health.state == BackendState.DOWN
-    assert health.consecutive_failures == 1
+    data = await assert_agent_error(get_diagnostics, init_integration, "ollama_unreachable")
+    health = data["backends"]["ollama"]
+    assert health["state"] == "down"
+    assert health["consecutive_failures"] == 1
     assert "ollama_unreachable" in caplog.text
     # The transcript is not logged.
     assert "kalendern" not in caplog.text
@@ -353,15 +339,16 @@ async def test_unknown_model_is_named(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
 ) -> None:
     """A model that is not installed: the message names it and how to get it."""
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     assert_error(result, "mistral-nemo:12b", "ollama pull mistral-nemo:12b")
-    assert_agent_error(init_integration, "model_not_found")
+    data = await assert_agent_error(get_diagnostics, init_integration, "model_not_found")
     # A missing model does not mean the server is down.
-    assert init_integration.runtime_data.status.backend("ollama").state == BackendState.OK
+    assert data["backends"]["ollama"]["state"] == "ok"
 
 
 @pytest.mark.parametrize(
@@ -404,6 +391,7 @@ async def test_broken_streams(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
     reply: ScriptedReply,
     key: str,
@@ -411,17 +399,17 @@ async def test_broken_streams(
     """Malformed, truncated and failing streams end in a clear Swedish message."""
     ollama_server.reply_always(reply)
 
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     assert_error(result, "Försök igen")
-    assert_agent_error(init_integration, key)
+    await assert_agent_error(get_diagnostics, init_integration, key)
 
     # Nothing is stuck: the next turn works.
     ollama_server.reply_always(ScriptedReply(content="Nu går det bra."))
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
     assert speech(result) == "Nu går det bra."
-    agent = init_integration.runtime_data.status.agent(next(iter(init_integration.subentries)))
-    assert agent.state == VoiceState.IDLE
+    (agent,) = (await get_diagnostics(init_integration))["agent_status"].values()
+    assert agent["state"] == "idle"
 
 
 @pytest.mark.parametrize("agent_overrides", [{CONF_THINK_TIMEOUT: 0.2}])
@@ -429,15 +417,16 @@ async def test_slow_model_times_out(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
 ) -> None:
     """No chunk within the timeout: a message, not a hung pipeline."""
     ollama_server.reply_always(ScriptedReply(content="sent", first_token_delay=5))
 
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     assert_error(result, "svarade inte i tid")
-    assert_agent_error(init_integration, "ollama_timeout")
+    await assert_agent_error(get_diagnostics, init_integration, "ollama_timeout")
 
 
 @pytest.mark.parametrize(
@@ -452,7 +441,7 @@ async def test_slow_model_times_out(
 )
 async def test_bad_tool_calls_are_reported_back(
     hass: HomeAssistant,
-    demo_lights: dict[str, str],
+    demo_home: dict[str, str],
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
     agent_id: str,
@@ -469,7 +458,7 @@ async def test_bad_tool_calls_are_reported_back(
     ollama_server.add_rule(ScriptedReply(tool_calls=[call]))
 
     with caplog.at_level(logging.WARNING):
-        result = await converse(hass, agent_id, THINK_TEXT)
+        result = await converse(hass, THINK_TEXT)
 
     assert speech(result) == "Förlåt, det gick inte."
     assert len(ollama_server.chat_requests) == 2
@@ -478,9 +467,10 @@ async def test_bad_tool_calls_are_reported_back(
 
 async def test_endless_tool_loop_is_cut(
     hass: HomeAssistant,
-    demo_lights: dict[str, str],
+    demo_home: dict[str, str],
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
 ) -> None:
     """A model that never stops calling tools is stopped after the bound."""
@@ -492,11 +482,11 @@ async def test_endless_tool_loop_is_cut(
         )
     )
 
-    result = await converse(hass, agent_id, LIGHT_REQUEST)
+    result = await converse(hass, LIGHT_REQUEST)
 
     assert_error(result, "fastnade")
     assert len(ollama_server.chat_requests) == MAX_TOOL_ITERATIONS
-    assert_agent_error(init_integration, "tool_loop")
+    await assert_agent_error(get_diagnostics, init_integration, "tool_loop")
 
 
 @pytest.mark.parametrize("entry_overrides", [{CONF_OLLAMA_API_KEY: "sk-ollama-secret"}])
@@ -514,7 +504,7 @@ async def test_rejected_key_at_turn_time_starts_reauth(
     ollama_server.api_key = "sk-rotated"
 
     with caplog.at_level(logging.DEBUG):
-        result = await converse(hass, "conversation.alice", THINK_TEXT)
+        result = await converse(hass, THINK_TEXT)
         await hass.async_block_till_done()
 
     assert_error(result, "godtog inte API-nyckeln")
@@ -528,7 +518,7 @@ async def test_broken_prompt_template(
     hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
 ) -> None:
     """A prompt that does not render gives HA's own error and no model call."""
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     assert result.response.response_type == intent.IntentResponseType.ERROR
     assert ollama_server.chat_requests == []
@@ -538,15 +528,16 @@ async def test_model_says_nothing(
     hass: HomeAssistant,
     ollama_server: OllamaTestServer,
     init_integration: MockConfigEntry,
+    get_diagnostics: Diagnostics,
     agent_id: str,
 ) -> None:
     """An empty answer (no text, no tools) is reported, not passed on as silence."""
     ollama_server.reply_always(ScriptedReply(content=""))
 
-    result = await converse(hass, agent_id, THINK_TEXT)
+    result = await converse(hass, THINK_TEXT)
 
     assert_error(result, "gav inget svar")
-    assert_agent_error(init_integration, "empty_reply")
+    await assert_agent_error(get_diagnostics, init_integration, "empty_reply")
 
 
 async def test_localized_message_falls_back_to_english(hass: HomeAssistant) -> None:
@@ -572,3 +563,123 @@ async def test_agent_is_offered_for_every_language(
     reply = await client.receive_json()
     agents = {agent["id"]: agent for agent in reply["result"]["agents"]}
     assert agents[agent_id]["supported_languages"] == "*"
+
+
+# --- the think budget: "jag kollar" -------------------------------------------------------
+
+FILLER = "Jag kollar det åt dig, ett ögonblick bara. Svaret kommer strax."
+
+
+@pytest.mark.parametrize("agent_overrides", [{CONF_THINK_BUDGET: 100}])
+async def test_think_over_budget_says_it_is_checking(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """No answer text within the think budget: a "jag kollar" phrase first, then the answer."""
+    ollama_server.reply_always(
+        ScriptedReply(
+            thinking="Hmm, kalendern.", content="Du har tandläkaren kl nio.", first_token_delay=0.5
+        )
+    )
+    result = await converse(hass, THINK_TEXT)
+    assert len(FILLER) > 60  # HA's Assist pipeline streams it to TTS at once
+    assert speech(result) == f"{FILLER} Du har tandläkaren kl nio."
+    assert source(result) == "local_ai"
+
+
+@pytest.mark.parametrize("agent_overrides", [{CONF_THINK_BUDGET: 100}])
+async def test_filler_is_not_sent_back_to_the_model(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, agent_id: str
+) -> None:
+    """The "jag kollar" phrase is for the listener; the model's history leaves it out."""
+
+    def reply(request: ChatRequest) -> ScriptedReply:
+        if request.after_tool_result:
+            return ScriptedReply(content="Klockan är tio.")
+        return ScriptedReply(
+            tool_calls=[{"name": "llm__GetDateTime", "arguments": {}}], first_token_delay=0.5
+        )
+
+    ollama_server.reply_always(reply)
+    result = await converse(hass, THINK_TEXT)
+    assert speech(result) == "Klockan är tio."
+    with (
+        chat_session.async_get_chat_session(hass, result.conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        spoken = [
+            c.content
+            for c in chat_log.content
+            if isinstance(c, conversation.AssistantContent) and c.content
+        ]
+    assert spoken == [f"{FILLER} ", "Klockan är tio."]
+    second = ollama_server.chat_requests[-1].body["messages"]
+    (assistant,) = [m for m in second if m["role"] == "assistant"]
+    assert not assistant.get("content")  # the filler is gone
+    assert assistant["tool_calls"][0]["function"]["name"] == "llm__GetDateTime"
+
+
+# --- what the chat log holds ----------------------------------------------------------------
+
+
+async def test_chat_log_of_a_tool_turn(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    agent_id: str,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Thinking, the tool call, Home Assistant's result and the answer, in order."""
+    turn_on_kitchen(ollama_server)
+    result = await converse(hass, LIGHT_REQUEST)
+    with (
+        chat_session.async_get_chat_session(hass, result.conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        assert chat_log.content[1:] == snapshot(exclude=props("created", "id", "tool_call_id"))
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+class _Tool(llm.Tool):
+    name = "alice_voice__test"
+    description = None  # type: ignore[assignment]
+    parameters = probatio.Schema({probatio.Required("query"): str})
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> llm.ToolResult:
+        return llm.ToolResult({})
+
+
+def test_format_tool_without_description() -> None:
+    spec = format_tool(_Tool(), None)
+    assert spec["type"] == "function"
+    assert spec["function"]["name"] == "alice_voice__test"
+    assert "description" not in spec["function"]
+    assert spec["function"]["parameters"]["required"] == ["query"]
+
+
+def test_trim_history() -> None:
+    messages = [{"role": "system", "content": "s"}]
+    for turn in range(5):
+        messages += [
+            {"role": "user", "content": f"u{turn}"},
+            {"role": "assistant", "content": "", "tool_calls": [{}]},
+            {"role": "tool", "content": "{}"},
+            {"role": "assistant", "content": f"a{turn}"},
+        ]
+    messages.append({"role": "user", "content": "now"})
+    assert trim_history(messages, 0) == messages
+    assert trim_history(messages, 50) == messages
+    trimmed = trim_history(messages, 2)
+    assert [m["content"] for m in trimmed if m["role"] in ("system", "user")] == [
+        "s",
+        "u3",
+        "u4",
+        "now",
+    ]
+    # The cut lands on a user message, never between a call and its result.
+    assert trimmed[1]["role"] == "user"
+    without_system = trim_history(messages[1:], 1)
+    assert without_system[0] == {"role": "user", "content": "u4"}

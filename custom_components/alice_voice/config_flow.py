@@ -6,8 +6,7 @@ agent is a ``conversation`` subentry with its language, mode and models.
 
 import asyncio
 from collections.abc import Mapping
-import importlib
-from typing import Any, cast, override
+from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -21,7 +20,6 @@ from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv, llm
-from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -36,15 +34,16 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.util.ssl import get_default_context
 import probatio
 
-from .backends.ollama import (
-    OllamaAuthError,
-    OllamaBackend,
-    OllamaConnectionError,
-    OllamaError,
-    OllamaTimeoutError,
+from .backends.ollama import OllamaBackend, OllamaError
+from .clients import (
+    ConnectionCheckError,
+    Problem,
+    async_build_openai,
+    async_check_ollama,
+    async_check_openai,
+    build_ollama,
 )
 from .const import (
     CONF_CONFIDENCE_THRESHOLD,
@@ -54,6 +53,7 @@ from .const import (
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
     CONF_MAX_HISTORY,
+    CONF_MODE,
     CONF_NUM_CTX,
     CONF_OLLAMA_API_KEY,
     CONF_OLLAMA_URL,
@@ -62,7 +62,6 @@ from .const import (
     CONF_PROMPT,
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
-    CONF_ROUTE_MODE,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
@@ -76,8 +75,8 @@ from .const import (
     REALTIME_VOICES,
     SECTION_ADVANCED,
     SUBENTRY_CONVERSATION,
+    AgentMode,
     Language,
-    RouteMode,
     ThinkLevel,
 )
 from .helpers import host_of
@@ -160,51 +159,39 @@ async def async_validate_connections(
     if errors:
         return errors
 
-    backend = OllamaBackend(
-        data[CONF_OLLAMA_URL],
-        api_key=data.get(CONF_OLLAMA_API_KEY),
-        verify=get_default_context(),
-        timeout=CONNECT_TIMEOUT,
-        connect_timeout=CONNECT_TIMEOUT,
-    )
+    backend = build_ollama(data, timeout=CONNECT_TIMEOUT)
     try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await backend.list_models()
-    except OllamaAuthError:
-        errors[CONF_OLLAMA_API_KEY] = "invalid_auth"
-    except TimeoutError, OllamaConnectionError, OllamaTimeoutError:
-        errors[CONF_OLLAMA_URL] = "cannot_connect"
-    except OllamaError as err:
-        # It answered, but not like Ollama (a wrong port or path, a proxy error page).
-        LOGGER.warning(
-            "The server at %s did not answer like Ollama: %s", host_of(data[CONF_OLLAMA_URL]), err
-        )
-        errors[CONF_OLLAMA_URL] = "unknown"
+        await async_check_ollama(backend)
+    except ConnectionCheckError as err:
+        if err.problem is Problem.INVALID_AUTH:
+            errors[CONF_OLLAMA_API_KEY] = "invalid_auth"
+        elif err.problem is Problem.CANNOT_CONNECT:
+            errors[CONF_OLLAMA_URL] = "cannot_connect"
+        else:
+            # It answered, but not like Ollama (a wrong port or path, a proxy error page).
+            LOGGER.warning(
+                "The server at %s did not answer like Ollama (%s)",
+                host_of(data[CONF_OLLAMA_URL]),
+                err.problem,
+            )
+            errors[CONF_OLLAMA_URL] = "unknown"
     finally:
         await backend.close()
 
-    if api_key := data.get(CONF_OPENAI_API_KEY):
-        # The SDK is large and only needed with a key: import it off the event loop.
-        await hass.async_add_executor_job(importlib.import_module, "openai")
-        import openai  # noqa: PLC0415
-
-        client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=data.get(CONF_OPENAI_BASE_URL),
-            http_client=cast("Any", get_async_client(hass)),
-            max_retries=0,
-        )
+    if (client := await async_build_openai(hass, data)) is not None:
         try:
-            await client.with_options(timeout=CONNECT_TIMEOUT).models.list()
-        except openai.AuthenticationError, openai.PermissionDeniedError:
-            errors[CONF_OPENAI_API_KEY] = "invalid_auth"
-        except openai.APIConnectionError:
-            errors[
-                CONF_OPENAI_BASE_URL if CONF_OPENAI_BASE_URL in data else CONF_OPENAI_API_KEY
-            ] = "cannot_connect"
-        except openai.OpenAIError as err:
-            LOGGER.warning("Unexpected answer validating the OpenAI key: %s", type(err).__name__)
-            errors[CONF_OPENAI_API_KEY] = "unknown"
+            await async_check_openai(client)
+        except ConnectionCheckError as err:
+            if err.problem is Problem.INVALID_AUTH:
+                errors[CONF_OPENAI_API_KEY] = "invalid_auth"
+            elif err.problem is Problem.CANNOT_CONNECT:
+                field = (
+                    CONF_OPENAI_BASE_URL if CONF_OPENAI_BASE_URL in data else CONF_OPENAI_API_KEY
+                )
+                errors[field] = "cannot_connect"
+            else:
+                LOGGER.warning("Unexpected answer validating the OpenAI key (%s)", err.problem)
+                errors[CONF_OPENAI_API_KEY] = "unknown"
     return errors
 
 
@@ -339,9 +326,7 @@ def conversation_schema(
             probatio.Required(CONF_LANGUAGE): _select(
                 [lang.value for lang in Language], CONF_LANGUAGE
             ),
-            probatio.Required(CONF_ROUTE_MODE): _select(
-                [m.value for m in RouteMode], CONF_ROUTE_MODE
-            ),
+            probatio.Required(CONF_MODE): _select([m.value for m in AgentMode], CONF_MODE),
             probatio.Required(CONF_LOCAL_MODEL): SelectSelector(
                 SelectSelectorConfig(
                     options=[SelectOptionDict(label=m, value=m) for m in models],
@@ -426,7 +411,7 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
     @property
     def _backend(self) -> OllamaBackend:
         entry: AliceVoiceConfigEntry = self._get_entry()
-        return entry.runtime_data.ollama
+        return entry.runtime_data.coordinator.ollama
 
     async def _installed_models(self) -> list[str] | None:
         try:

@@ -20,7 +20,7 @@ DEFAULT_OLLAMA_URL: Final = "http://127.0.0.1:11434"
 SUBENTRY_CONVERSATION: Final = "conversation"
 
 CONF_LANGUAGE: Final = "language"
-CONF_ROUTE_MODE: Final = "mode"
+CONF_MODE: Final = "mode"
 CONF_LOCAL_MODEL: Final = "local_model"
 CONF_THINK_LEVEL: Final = "think_level"
 CONF_REALTIME_MODEL: Final = "realtime_model"
@@ -43,8 +43,8 @@ class Language(StrEnum):
     ENGLISH = "en"
 
 
-class RouteMode(StrEnum):
-    """Which backends an agent may use."""
+class AgentMode(StrEnum):
+    """Which backends an agent may use (not to be confused with the router's path)."""
 
     HYBRID = "hybrid"
     CLOUD_ONLY = "cloud_only"
@@ -95,7 +95,7 @@ DEFAULT_THINK_BUDGET: Final = 2000  # ms to the think path's first text, then "j
 
 DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_LANGUAGE: Language.SWEDISH.value,
-    CONF_ROUTE_MODE: RouteMode.HYBRID.value,
+    CONF_MODE: AgentMode.HYBRID.value,
     CONF_LOCAL_MODEL: DEFAULT_LOCAL_MODEL,
     CONF_THINK_LEVEL: ThinkLevel.LOW.value,
     CONF_REALTIME_MODEL: DEFAULT_REALTIME_MODEL,
@@ -122,14 +122,11 @@ class Source(StrEnum):
 
 
 class Backend(StrEnum):
-    """Alice's backends (health is tracked per backend)."""
+    """Alice's backends (the coordinator tracks the health of each)."""
 
     OLLAMA = "ollama"
     OPENAI = "openai"
 
-
-EVENT_INTENT: Final = "alice_voice_intent"
-EVENT_RESPONSE: Final = "alice_voice_response"
 
 FAILURES_BEFORE_DOWN: Final = 3  # consecutive failures before a backend is skipped
 PROBE_INTERVAL: Final = 30.0  # seconds between health probes of a backend that is down

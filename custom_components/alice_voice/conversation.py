@@ -1,4 +1,4 @@
-"""Alice's conversation agent: one per conversation subentry."""
+"""Alice's conversation agent: one per conversation subentry, a thin front to the engine."""
 
 from typing import Literal, override
 
@@ -10,8 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SUBENTRY_CONVERSATION
 from .entity import AliceVoiceEntity
-from .gateway import AgentConfig
-from .models import AliceVoiceConfigEntry
+from .models import AgentConfig, AliceVoiceConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -31,7 +30,7 @@ async def async_setup_entry(
 
 
 class AliceVoiceConversationEntity(conversation.ConversationEntity, AliceVoiceEntity):
-    """Alice: every turn goes through the entry's voice gateway."""
+    """Alice: every turn goes through the entry's turn engine."""
 
     _attr_name = None
     _attr_supports_streaming = True
@@ -57,6 +56,6 @@ class AliceVoiceConversationEntity(conversation.ConversationEntity, AliceVoiceEn
         chat_log: conversation.ChatLog,
     ) -> conversation.ConversationResult:
         """Route and answer one turn."""
-        return await self.entry.runtime_data.gateway.async_handle(
+        return await self.entry.runtime_data.engine.async_handle(
             self.agent, self.entity_id, user_input, chat_log
         )

@@ -26,7 +26,8 @@ async def async_get_config_entry_diagnostics(
             }
             for subentry in entry.subentries.values()
         },
-        "status": entry.runtime_data.status.as_dict(),
+        "backends": entry.runtime_data.coordinator.data.as_dict(),
+        "agent_status": entry.runtime_data.status.as_dict(),
         "router": {
             "model_load_ms": router_load_ms(hass),
             "model_bytes": entry.runtime_data.router.model.nbytes,

@@ -15,34 +15,18 @@ def host_of(url: str) -> str:
     return url.split("://", 1)[-1].rsplit("@", 1)[-1].rstrip("/")
 
 
-async def _async_translated(
-    hass: HomeAssistant, language: str, category: str, key: str, placeholders: dict[str, str] | None
-) -> str | None:
-    """Return ``component.alice_voice.<category>.<key>`` in ``language``, else English."""
-    full_key = f"component.{DOMAIN}.{category}.{key}"
+async def async_localized_message(
+    hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str] | None = None
+) -> str:
+    """The message ``exceptions.<key>.message`` in ``language``, else English (else the key)."""
+    full_key = f"component.{DOMAIN}.exceptions.{key}.message"
     for lang in (language, "en"):
-        strings = await translation.async_get_translations(hass, lang, category, [DOMAIN])
+        strings = await translation.async_get_translations(hass, lang, "exceptions", [DOMAIN])
         if (text := strings.get(full_key)) is not None:
             for name, value in (placeholders or {}).items():
                 text = text.replace(f"{{{name}}}", value)
             return text
-    return None
-
-
-async def async_localized_message(
-    hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str] | None = None
-) -> str:
-    """Return the error message ``exceptions.<key>.message`` (the key if missing)."""
-    text = await _async_translated(hass, language, "exceptions", f"{key}.message", placeholders)
-    return key if text is None else text
-
-
-async def async_phrase(
-    hass: HomeAssistant, language: str, key: str, placeholders: dict[str, str] | None = None
-) -> str:
-    """Return one of Alice's spoken phrases, ``phrases.<key>`` (the key if missing)."""
-    text = await _async_translated(hass, language, "phrases", key, placeholders)
-    return key if text is None else text
+    return key
 
 
 def with_home_time(hass: HomeAssistant, context: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -1,28 +1,157 @@
-"""Runtime data for Alice Voice."""
+"""Alice's data: an agent's settings, a turn in progress, and a loaded entry's runtime data."""
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import time
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_LLM_HASS_API
 
-from .backends.ollama import OllamaBackend
-from .gateway import AliceVoiceGateway
-from .router import IntentRouter
-from .status import AliceVoiceStatus
+from .const import (
+    CONF_CONFIDENCE_THRESHOLD,
+    CONF_EVENT_TRANSCRIPTS,
+    CONF_FAST_BUDGET,
+    CONF_KEEP_ALIVE,
+    CONF_LANGUAGE,
+    CONF_LOCAL_MODEL,
+    CONF_MAX_HISTORY,
+    CONF_MODE,
+    CONF_NUM_CTX,
+    CONF_PROMPT,
+    CONF_REALTIME_MODEL,
+    CONF_REALTIME_VOICE,
+    CONF_THINK_BUDGET,
+    CONF_THINK_LEVEL,
+    CONF_THINK_TIMEOUT,
+    DEFAULT_CONVERSATION_OPTIONS,
+    AgentMode,
+    Backend,
+    Source,
+)
+from .router import RouteDecision
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    from .coordinator import AliceVoiceCoordinator
+    from .engine import AliceVoiceEngine
+    from .router import IntentRouter
+    from .status import AgentStatusTracker
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class ThinkSettings:
+    """The agent options the think path (the local model) uses."""
+
+    model: str
+    think_level: str
+    keep_alive: int  # seconds; negative keeps the model loaded
+    max_history: int
+    num_ctx: int
+    timeout: float  # seconds without a streamed chunk
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ThinkSettings:
+        """Read the settings from a subentry's data, with defaults."""
+        values = {**DEFAULT_CONVERSATION_OPTIONS, **options}
+        return cls(
+            model=str(values[CONF_LOCAL_MODEL]),
+            think_level=str(values[CONF_THINK_LEVEL]),
+            keep_alive=int(values[CONF_KEEP_ALIVE]),
+            max_history=int(values[CONF_MAX_HISTORY]),
+            num_ctx=int(values[CONF_NUM_CTX]),
+            timeout=float(values[CONF_THINK_TIMEOUT]),
+        )
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class AgentConfig:
+    """One agent's settings, read from its conversation subentry."""
+
+    subentry_id: str
+    title: str
+    language: str
+    mode: AgentMode
+    prompt: str | None
+    llm_apis: list[str] | str | None
+    think: ThinkSettings
+    realtime_model: str
+    realtime_voice: str
+    confidence_threshold: float
+    fast_budget: float  # seconds to the fast path's first text
+    think_budget: float  # seconds to the think path's first text
+    event_transcripts: bool
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> AgentConfig:
+        """Read the agent's options, with defaults for anything missing."""
+        values: Mapping[str, Any] = {**DEFAULT_CONVERSATION_OPTIONS, **subentry.data}
+        return cls(
+            subentry_id=subentry.subentry_id,
+            title=subentry.title,
+            language=str(values[CONF_LANGUAGE]),
+            mode=AgentMode(values[CONF_MODE]),
+            prompt=values.get(CONF_PROMPT) or None,
+            llm_apis=values.get(CONF_LLM_HASS_API),
+            think=ThinkSettings.from_options(values),
+            realtime_model=str(values[CONF_REALTIME_MODEL]),
+            realtime_voice=str(values[CONF_REALTIME_VOICE]),
+            confidence_threshold=float(values[CONF_CONFIDENCE_THRESHOLD]),
+            fast_budget=float(values[CONF_FAST_BUDGET]) / 1000,
+            think_budget=float(values[CONF_THINK_BUDGET]) / 1000,
+            event_transcripts=bool(values[CONF_EVENT_TRANSCRIPTS]),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class PendingAction:
+    """A sensitive action waiting for the user's "yes": an HA intent and its slots."""
+
+    intent: str
+    slots: dict[str, Any]
+    entity_names: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Turn:
+    """One turn in progress: what was said, how it was routed, and what happened."""
+
+    agent: AgentConfig
+    entity_id: str
+    user_input: conversation.ConversationInput
+    key: str  # the satellite, device or conversation whose state the turn shares
+    started: float = field(default_factory=time.monotonic)
+    decision: RouteDecision | None = None
+    source: Source = Source.LOCAL_FALLBACK
+    on_cloud: bool = False  # a cloud model is asking for tool calls right now
+    pending: PendingAction | None = None  # a guardrail wants a "yes" first
+    escalated: bool = False  # the cloud handed the turn to the local model
+    fallback_from: Backend | None = None
+    route_ms: float | None = None
+    first_text_at: float | None = None
+    tools_used: list[str] = field(default_factory=list)
+    error: str | None = None  # the translation key of the failure
+    llm_data: bool = False  # the chat log has the agent's prompt and tools
+    live_context: bool = False  # ... with the home's live state in the prompt
+
+    def elapsed_ms(self, at: float | None = None) -> float:
+        """Milliseconds from the start of the turn to ``at`` (default now)."""
+        return ((at if at is not None else time.monotonic()) - self.started) * 1000
+
+    def text_started(self, at: float | None = None) -> None:
+        """Record when the first answer text arrived (the first call wins)."""
+        if self.first_text_at is None:
+            self.first_text_at = at if at is not None else time.monotonic()
 
 
 @dataclass(slots=True, kw_only=True)
 class AliceVoiceData:
     """What a loaded Alice Voice entry owns."""
 
-    ollama: OllamaBackend
-    openai: AsyncOpenAI | None
+    coordinator: AliceVoiceCoordinator
     router: IntentRouter
-    gateway: AliceVoiceGateway
-    status: AliceVoiceStatus
+    engine: AliceVoiceEngine
+    status: AgentStatusTracker
 
 
 type AliceVoiceConfigEntry = ConfigEntry[AliceVoiceData]

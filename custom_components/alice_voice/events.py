@@ -1,0 +1,116 @@
+"""Alice's bus events, typed: what she heard (``alice_voice_intent``) and how she answered.
+
+Automations and blueprints trigger on them; :mod:`.logbook` describes them.
+Neither carries what was said unless the agent's "put the words in events"
+option is on, and neither ever carries a key.
+
+``alice_voice_intent`` is fired once a turn is routed; ``alice_voice_response``
+once it is answered (or failed). Latencies are in milliseconds.
+"""
+
+from typing import Any, Final, NotRequired, TypedDict
+
+from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
+from homeassistant.util.event_type import EventType
+
+from .models import Turn
+
+
+class IntentEventData(TypedDict):
+    """``alice_voice_intent``: how a turn was routed."""
+
+    agent_id: str
+    intent: str
+    confidence: float
+    path: str
+    reason: str
+    language: str
+    slots: dict[str, Any]
+    conversation_id: str | None
+    device_id: str | None
+    satellite_id: str | None
+    route_ms: float
+    text: NotRequired[str]
+
+
+class LatencyData(TypedDict):
+    """A turn's latencies in milliseconds (None when it did not get that far)."""
+
+    route: float | None
+    first_text: float | None
+    total: float
+
+
+class ResponseEventData(TypedDict):
+    """``alice_voice_response``: who answered a turn, how fast, and whether it worked."""
+
+    agent_id: str
+    source: str
+    success: bool
+    error: str | None  # the message's translation key
+    fallback_from: str | None  # the backend that failed before another answered
+    escalated: bool  # the cloud handed the turn to the local model
+    tools: list[str]
+    conversation_id: str | None
+    device_id: str | None
+    satellite_id: str | None
+    latency_ms: LatencyData
+    text: NotRequired[str]
+    response: NotRequired[str | None]
+
+
+EVENT_INTENT: Final[EventType[IntentEventData]] = EventType("alice_voice_intent")
+EVENT_RESPONSE: Final[EventType[ResponseEventData]] = EventType("alice_voice_response")
+
+
+def fire_intent(hass: HomeAssistant, turn: Turn) -> None:
+    """Fire ``alice_voice_intent`` for a routed turn."""
+    decision = turn.decision
+    assert decision is not None
+    data: IntentEventData = {
+        "agent_id": turn.entity_id,
+        "intent": decision.intent,
+        "confidence": round(decision.confidence, 4),
+        "path": decision.path,
+        "reason": decision.reason,
+        "language": decision.language,
+        "slots": dict(decision.slots),
+        "conversation_id": turn.user_input.conversation_id,
+        "device_id": turn.user_input.device_id,
+        "satellite_id": turn.user_input.satellite_id,
+        "route_ms": round(turn.route_ms or 0.0, 3),
+    }
+    if turn.agent.event_transcripts:
+        data["text"] = turn.user_input.text
+    hass.bus.async_fire(EVENT_INTENT, data, context=turn.user_input.context)
+
+
+def fire_response(
+    hass: HomeAssistant, turn: Turn, result: conversation.ConversationResult | None
+) -> None:
+    """Fire ``alice_voice_response`` for a finished turn."""
+    data: ResponseEventData = {
+        "agent_id": turn.entity_id,
+        "source": turn.source,
+        "success": turn.error is None,
+        "error": turn.error,
+        "fallback_from": turn.fallback_from,
+        "escalated": turn.escalated,
+        "tools": list(turn.tools_used),
+        "conversation_id": result.conversation_id if result else None,
+        "device_id": turn.user_input.device_id,
+        "satellite_id": turn.user_input.satellite_id,
+        "latency_ms": {
+            "route": round(turn.route_ms, 3) if turn.route_ms is not None else None,
+            "first_text": round(turn.elapsed_ms(turn.first_text_at), 1)
+            if turn.first_text_at is not None
+            else None,
+            "total": round(turn.elapsed_ms(), 1),
+        },
+    }
+    if turn.agent.event_transcripts:
+        data["text"] = turn.user_input.text
+        if result is not None:
+            data["response"] = result.response.speech.get("plain", {}).get("speech")
+    hass.bus.async_fire(EVENT_RESPONSE, data, context=turn.user_input.context)

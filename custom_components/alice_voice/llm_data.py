@@ -1,0 +1,253 @@
+"""What a model gets for a turn: the agent's prompt, the tools it needs, and guarded calls.
+
+Every prompt token costs a local model time before its first word (about a
+millisecond each on a typical GPU box), and Home Assistant's Assist API sends
+every tool and an overview of every exposed entity. When the router is sure
+of a turn's intent, the turn gets only its tool family (:data:`FOCUS`):
+
+* calendar and planning intents: calendar, to-do and date tools, no devices;
+* mail intents: mail and date tools, no devices;
+* music: media tools and the live context, with the device overview;
+* device control (a command Home Assistant's own intents did not match): the
+  device tools and the overview, without calendar, to-do and mail tools.
+
+Anything else (unknown, low confidence, several steps, an escalation from the
+cloud) keeps everything. A question about the home's current state gets the
+live context up front, in the overview's place (:func:`wants_live_context`),
+so the model answers in one round.
+
+All of it goes through public APIs: the turn's tools and API prompt are handed
+to :meth:`ChatLog.async_provide_llm_data` as an ``llm.API`` of Alice's own,
+whose instance runs every call past the guardrails' tool guard. The one
+internal it relies on, where Home Assistant's device overview sits in the
+Assist prompt, is isolated in :func:`device_overview`.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, override
+
+from homeassistant.components import conversation
+from homeassistant.components.homeassistant import llm as homeassistant_llm
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import llm
+
+from .const import DOMAIN, LOGGER
+from .errors import AliceVoiceTurnError, PromptError
+from .guardrails import LIVE_CONTEXT_SUFFIX
+from .models import Turn
+from .phrases import default_prompt
+from .router import Intent, RouteReason
+
+type ToolGuard = Callable[[llm.ToolInput], Awaitable[None]]
+
+_CALENDAR: Final = ("calendar__", "todo__", "calendar", "todo", "getdatetime")
+_MAIL: Final = ("google_mail", "gmail", "mail", "getdatetime")
+_MEDIA: Final = ("media_player__", "hassmedia", "spotify", "getlivecontext", "getdatetime")
+_NOT_DEVICE: Final = ("calendar", "todo__", "todo_", "mail")
+
+#: Decisions sure enough to send only the intent's tools.
+FOCUSED_REASONS: Final = frozenset(
+    {RouteReason.SIMPLE_INTENT, RouteReason.COMPLEX_INTENT, RouteReason.CONTEXT_FOLLOW_UP}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """What one kind of turn needs. Tool names are matched on fragments, lower case."""
+
+    keep: tuple[str, ...] = ()  # fragments of the tools to keep (empty: keep all)
+    drop: tuple[str, ...] = ()  # fragments of the tools to drop
+    devices: bool = True  # whether the device overview stays in the prompt
+
+
+FOCUS: Final[dict[Intent, Focus]] = {
+    Intent.CALENDAR_QUERY: Focus(keep=_CALENDAR, devices=False),
+    Intent.CALENDAR_CREATE: Focus(keep=_CALENDAR, devices=False),
+    Intent.CALENDAR_COMPLEX: Focus(keep=_CALENDAR + _MAIL, devices=False),
+    Intent.TASK_PLANNING: Focus(keep=_CALENDAR, devices=False),
+    Intent.EMAIL_ANALYSIS: Focus(keep=_MAIL, devices=False),
+    Intent.EMAIL_SEND: Focus(keep=_MAIL, devices=False),
+    Intent.SPOTIFY_SEARCH: Focus(keep=_MEDIA),
+    Intent.DEVICE_CONTROL: Focus(drop=_NOT_DEVICE),
+}
+
+
+def _matches(name: str, fragments: Sequence[str]) -> bool:
+    lowered = name.lower()
+    return any(fragment in lowered for fragment in fragments)
+
+
+def focus_tools(intent: Intent | None, tools: Sequence[llm.Tool]) -> list[llm.Tool]:
+    """The tools a turn with ``intent`` needs (all of them when unsure, or when none is left).
+
+    Names are matched on fragments, so namespaced tools of merged APIs
+    ("assist__intent__HassTurnOn") are recognised too.
+    """
+    focus = FOCUS.get(intent) if intent is not None else None
+    if focus is None:
+        return list(tools)
+    kept = [
+        tool
+        for tool in tools
+        if (not focus.keep or _matches(tool.name, focus.keep))
+        and not _matches(tool.name, focus.drop)
+    ]
+    return kept or list(tools)
+
+
+def wants_live_context(intent: Intent, slots: Mapping[str, object]) -> bool:
+    """Whether a think turn is about the home's current state.
+
+    Questions about devices ("vilka lampor är tända?", action ``query``), device
+    turns whose action the router could not tell ("hur ser det ut hemma?") and
+    weather questions that Home Assistant's intents did not answer. The prompt
+    up to the question then stays the same while the home's states do, so a
+    local model reuses its evaluation.
+    """
+    if intent is Intent.WEATHER:
+        return True
+    return intent is Intent.DEVICE_CONTROL and slots.get("action") in {None, "query"}
+
+
+def device_overview(hass: HomeAssistant, llm_context: llm.LLMContext) -> str | None:
+    """Home Assistant's overview of the exposed devices, exactly as the Assist prompt has it.
+
+    This is the one Home Assistant internal Alice relies on: the Assist API's
+    prompt joins each LLM platform's prompt, and the overview is the
+    ``homeassistant`` platform's. A test fails loudly if an upgrade changes that.
+    """
+    tools = homeassistant_llm.async_get_tools(hass, llm_context, llm.LLM_API_ASSIST)
+    return tools.prompt if tools is not None else None
+
+
+@dataclass
+class GuardedAPIInstance(llm.APIInstance):
+    """An API instance whose every tool call passes the turn's guard first."""
+
+    guard: ToolGuard | None = None
+
+    @override
+    async def async_call_tool(self, tool_input: llm.ToolInput) -> llm.ToolResult:
+        """Check a call of one of the tools against the guardrails, then run it."""
+        if self.guard is not None and any(t.name == tool_input.tool_name for t in self.tools):
+            await self.guard(tool_input)
+        return await super().async_call_tool(tool_input)
+
+
+@dataclass(slots=True, kw_only=True)
+class TurnAPI(llm.API):
+    """The agent's LLM APIs as one turn needs them (not registered: handed to the chat log)."""
+
+    prompt: str
+    tools: list[llm.Tool]
+    custom_serializer: Callable[[Any], Any] | None
+    guard: ToolGuard
+
+    @override
+    async def async_get_api_instance(self, llm_context: llm.LLMContext) -> llm.APIInstance:
+        """The turn's instance: its prompt, its tools, its guard."""
+        return GuardedAPIInstance(
+            api=self,
+            api_prompt=self.prompt,
+            llm_context=llm_context,
+            tools=self.tools,
+            custom_serializer=self.custom_serializer,
+            guard=self.guard,
+        )
+
+
+def _focus(turn: Turn) -> Intent | None:
+    """The intent whose tools the turn gets, or None for all of them."""
+    decision = turn.decision
+    if decision is None or turn.escalated or decision.reason not in FOCUSED_REASONS:
+        return None
+    return decision.intent
+
+
+async def _async_live_context(
+    hass: HomeAssistant, turn: Turn, base: llm.APIInstance, prompt: str, overview: str | None
+) -> str:
+    """``prompt`` with the home's live state in place of the device overview, if it helps."""
+    decision = turn.decision
+    if decision is None or turn.escalated or not overview:
+        return prompt
+    if not wants_live_context(decision.intent, decision.slots):
+        return prompt
+    tool = next((t.name for t in base.tools if t.name.endswith(LIVE_CONTEXT_SUFFIX)), None)
+    if tool is None or overview not in prompt:
+        return prompt
+    try:
+        result = await base.async_call_tool(llm.ToolInput(tool_name=tool, tool_args={}))
+    except HomeAssistantError as err:
+        LOGGER.debug("No live context up front: %s", err)
+        return prompt
+    live = result.data.get("result") if not result.error else None
+    if not isinstance(live, str):
+        return prompt
+    turn.tools_used.append(tool)
+    return prompt.replace(overview, f"{live}\n", 1)
+
+
+async def _async_turn_api(
+    hass: HomeAssistant, turn: Turn, base: llm.APIInstance, guard: ToolGuard, live_context: bool
+) -> TurnAPI:
+    """The API the turn's model gets: focused tools, and the prompt it needs."""
+    focus = _focus(turn)
+    prompt = base.api_prompt
+    drop_devices = focus is not None and not FOCUS.get(focus, Focus()).devices
+    overview = device_overview(hass, base.llm_context) if drop_devices or live_context else None
+    if drop_devices and overview:
+        prompt = prompt.replace(overview, "", 1)
+    elif live_context:
+        prompt = await _async_live_context(hass, turn, base, prompt, overview)
+    return TurnAPI(
+        hass=hass,
+        id=base.api.id,
+        name=base.api.name,
+        prompt=prompt,
+        tools=focus_tools(focus, base.tools),
+        custom_serializer=base.custom_serializer,
+        guard=guard,
+    )
+
+
+async def async_provide_llm_data(
+    hass: HomeAssistant,
+    turn: Turn,
+    chat_log: conversation.ChatLog,
+    guard: ToolGuard,
+    *,
+    live_context: bool = False,
+) -> None:
+    """Give the chat log the agent's prompt and the turn's guarded tools.
+
+    Done once per turn; again only when a later path wants the live context
+    that an earlier one went without. Raises :class:`PromptError` when Home
+    Assistant refuses the prompt, and a turn error when the agent's LLM API is
+    gone.
+    """
+    if turn.llm_data and (turn.live_context or not live_context):
+        return
+    agent = turn.agent
+    llm_context = turn.user_input.as_llm_context(DOMAIN)
+    api: TurnAPI | None = None
+    if agent.llm_apis:
+        try:
+            base = await llm.async_get_api(hass, agent.llm_apis, llm_context)
+        except HomeAssistantError as err:
+            LOGGER.error("The agent's tools are not available: %s", err)
+            raise AliceVoiceTurnError("llm_api_unavailable") from err
+        api = await _async_turn_api(hass, turn, base, guard, live_context)
+    try:
+        await chat_log.async_provide_llm_data(
+            llm_context,
+            api,
+            agent.prompt or default_prompt(agent.language),
+            turn.user_input.extra_system_prompt,
+        )
+    except conversation.ConverseError as err:
+        raise PromptError(err.as_conversation_result()) from err
+    turn.llm_data = True
+    turn.live_context = live_context

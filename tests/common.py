@@ -1,0 +1,68 @@
+"""Helpers the tests share: talking to Alice, and changing her before setup."""
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.alice_voice.const import (
+    CONF_OPENAI_API_KEY,
+    CONF_OPENAI_BASE_URL,
+    PROBE_INTERVAL,
+)
+from simulators.realtime import RealtimeTestServer
+
+AGENT_ID = "conversation.alice"
+OPENAI_KEY = "sk-alice-test-key"
+
+
+def openai_connection(server: RealtimeTestServer) -> dict[str, Any]:
+    """Entry data with an OpenAI key, pointed at the test Realtime server."""
+    return {CONF_OPENAI_API_KEY: OPENAI_KEY, CONF_OPENAI_BASE_URL: server.base_url}
+
+
+async def converse(
+    hass: HomeAssistant,
+    text: str,
+    conversation_id: str | None = None,
+    *,
+    language: str = "sv",
+    agent_id: str = AGENT_ID,
+) -> conversation.ConversationResult:
+    """Talk to the agent as the Assist pipeline does."""
+    return await conversation.async_converse(
+        hass, text, conversation_id, Context(), language=language, agent_id=agent_id
+    )
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    """The spoken answer."""
+    return str(result.response.speech["plain"]["speech"])
+
+
+def source(result: conversation.ConversationResult) -> str:
+    """Who answered: the source label every response carries."""
+    return str(result.response.speech["plain"]["extra_data"]["source"])
+
+
+def set_agent(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
+    """Change the agent's options (a loaded entry reloads)."""
+    subentry = next(iter(entry.subentries.values()))
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **options})
+
+
+async def async_setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up the entry and wait for what it started."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def async_wait_probe(hass: HomeAssistant, periods: int = 1) -> None:
+    """Let ``periods`` health-probe intervals pass, and wait for what they started."""
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=periods * (PROBE_INTERVAL + 1))
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
