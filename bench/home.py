@@ -321,7 +321,7 @@ class BenchHome:
             CONF_OLLAMA_URL,
             CONF_OPENAI_API_KEY,
             CONF_OPENAI_BASE_URL,
-            CONF_ROUTE_MODE,
+            CONF_MODE,
             DEFAULT_CONVERSATION_OPTIONS,
             DOMAIN,
             SUBENTRY_CONVERSATION,
@@ -334,7 +334,7 @@ class BenchHome:
             **DEFAULT_CONVERSATION_OPTIONS,
             CONF_LANGUAGE: "sv",
             CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
-            CONF_ROUTE_MODE: "local_only",
+            CONF_MODE: "local_only",
             **options,
         }
         entry = MockConfigEntry(
@@ -420,9 +420,9 @@ class BenchHome:
         if self._filler is None:
             if not self.alice_entries:
                 return "\x00"  # no Alice, no filler
-            from custom_components.alice_voice.helpers import async_phrase
+            from custom_components.alice_voice.phrases import phrase
 
-            self._filler = await async_phrase(self.hass, "sv", "checking")
+            self._filler = phrase("sv", "checking")
         return self._filler
 
     # --- turns -------------------------------------------------------------------------
