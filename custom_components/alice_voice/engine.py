@@ -116,9 +116,9 @@ class AliceVoiceEngine:
         if len(text) > MAX_INPUT_CHARS:
             raise AliceVoiceTurnError("input_too_long", {"max_chars": str(MAX_INPUT_CHARS)})
         state = self.states.get(turn.key)
-        if (
+        if state.pending is not None and (
             result := await self.guardrails.async_answer_pending(turn, chat_log, state)
-        ) is not None:
+        ):
             return result
 
         routed = time.monotonic()
