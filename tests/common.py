@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -46,6 +47,22 @@ def speech(result: conversation.ConversationResult) -> str:
 def source(result: conversation.ConversationResult) -> str:
     """Who answered: the source label every response carries."""
     return str(result.response.speech["plain"]["extra_data"]["source"])
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    """An entity's state, which must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} has no state"
+    return state.state
+
+
+def entry_state(entry: ConfigEntry) -> ConfigEntryState:
+    """An entry's state, read afresh.
+
+    After ``assert entry.state is X`` mypy keeps ``entry.state`` narrowed to ``X``
+    across the awaits that change it; a call's result is never narrowed.
+    """
+    return entry.state
 
 
 def set_agent(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:

@@ -172,9 +172,10 @@ async def demo_home(hass: HomeAssistant, setup_ha: None) -> dict[str, str]:
     entities = er.async_get(hass)
     devices = dr.async_get(hass)
     for key, area in (("kitchen_light", "Kök"), ("bedroom_light", "Sovrum")):
-        device_id = entities.async_get(home[key]).device_id  # type: ignore[union-attr]
-        assert device_id is not None
-        devices.async_update_device(device_id, area_id=areas.async_create(area).id)
+        entity = entities.async_get(home[key])
+        assert entity is not None
+        assert entity.device_id is not None
+        devices.async_update_device(entity.device_id, area_id=areas.async_create(area).id)
     for key in ("front_door", "weather"):
         async_expose_entity(hass, conversation.DOMAIN, home[key], True)
     await hass.services.async_call(

@@ -1,9 +1,14 @@
 """The HA-free Ollama backend against the protocol-faithful test server."""
 
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, TypedDict, Unpack
+
 import httpx
 import pytest
 
 from custom_components.alice_voice.backends.ollama import (
+    ChatChunk,
+    KeepAlive,
     ModelInfo,
     OllamaAuthError,
     OllamaBackend,
@@ -13,6 +18,7 @@ from custom_components.alice_voice.backends.ollama import (
     OllamaResponseError,
     OllamaStreamError,
     OllamaTimeoutError,
+    ThinkValue,
     ToolCall,
     format_keep_alive,
     map_error,
@@ -25,15 +31,27 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.fixture
-async def backend(ollama_server: OllamaTestServer) -> OllamaBackend:
+async def backend(ollama_server: OllamaTestServer) -> AsyncIterator[OllamaBackend]:
     """A backend pointed at the test server."""
     backend = OllamaBackend(ollama_server.url, timeout=5)
-    yield backend  # type: ignore[misc]
+    yield backend
     await backend.close()
 
 
-async def collect(backend: OllamaBackend, model: str = "gpt-oss:20b", **kwargs: object) -> list:
-    return [c async for c in backend.chat(model, [{"role": "user", "content": "hej"}], **kwargs)]  # type: ignore[arg-type]
+class ChatOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`OllamaBackend.chat` the tests pass."""
+
+    tools: Sequence[Mapping[str, Any]] | None
+    think: ThinkValue | None
+    keep_alive: KeepAlive | None
+    options: Mapping[str, Any] | None
+    chunk_timeout: float | None
+
+
+async def collect(
+    backend: OllamaBackend, model: str = "gpt-oss:20b", **kwargs: Unpack[ChatOptions]
+) -> list[ChatChunk]:
+    return [c async for c in backend.chat(model, [{"role": "user", "content": "hej"}], **kwargs)]
 
 
 def test_keep_alive_format() -> None:

@@ -14,7 +14,7 @@ from custom_components.alice_voice.const import CONF_MODE, CONF_PROMPT
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import FunctionCall, RealtimeTestServer, Reply
 
-from .common import async_setup, converse, openai_connection, set_agent, source, speech
+from .common import async_setup, converse, openai_connection, set_agent, source, speech, state_of
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ async def test_chat_log_of_a_cloud_tool_turn(
     result = await converse(hass, "tänd lampan i köket")
 
     assert speech(result) == "Nu lyser det i köket."
-    assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
+    assert state_of(hass, demo_home["kitchen_light"]) == "on"
     # The tool's result went back to the cloud as a function_call_output.
     outputs = [
         event["item"]

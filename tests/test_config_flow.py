@@ -38,6 +38,8 @@ from custom_components.alice_voice.const import (
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import RealtimeTestServer
 
+from .common import entry_state
+
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens
 
 
@@ -239,7 +241,7 @@ async def test_reauth(
         CONF_OPENAI_API_KEY: "sk-good",
     }
     await hass.async_block_till_done()
-    assert mock_config_entry.state is config_entries.ConfigEntryState.LOADED
+    assert entry_state(mock_config_entry) is config_entries.ConfigEntryState.LOADED
 
 
 async def test_reconfigure(
@@ -328,9 +330,11 @@ AGENT_DATA: dict[str, Any] = {
 }
 
 
-async def start_agent_flow(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+async def start_agent_flow(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> config_entries.SubentryFlowResult:
     """Open the "add agent" form."""
-    return await hass.config_entries.subentries.async_init(  # type: ignore[return-value]
+    return await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_CONVERSATION), context={"source": config_entries.SOURCE_USER}
     )
 
@@ -340,6 +344,7 @@ async def test_add_agent(hass: HomeAssistant, init_integration: MockConfigEntry)
     result = await start_agent_flow(hass, init_integration)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "set_options"
+    assert result["data_schema"] is not None
     schema_keys = {str(key) for key in result["data_schema"].schema}
     assert {CONF_NAME, CONF_LOCAL_MODEL, SECTION_ADVANCED} <= schema_keys
 

@@ -38,6 +38,7 @@ from .common import (
     set_agent,
     source,
     speech,
+    state_of,
 )
 
 GREETING = "hej"
@@ -177,7 +178,7 @@ async def test_path_mode_fault(
         )
         assert ("Svara på svenska" if language == "sv" else "Answer in English") in instructions
     if text == DEVICE:
-        assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
+        assert state_of(hass, demo_home["kitchen_light"]) == "on"
 
 
 # --- local_only: never a connection to the cloud ----------------------------------------
@@ -292,6 +293,6 @@ async def test_unsure_device_command_tries_ha_intents_first(
     assert events[0].data["intent"] == "DEVICE_CONTROL"
     assert events[0].data["path"] in {"think", "hybrid"}  # not sure enough for fast
     assert source(result) == "ha_local_intents"
-    assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
+    assert state_of(hass, demo_home["kitchen_light"]) == "on"
     assert ollama_server.chat_requests == []
     assert realtime_server.connections == []

@@ -12,7 +12,7 @@ from custom_components.alice_voice.guardrails import answer_to_confirmation
 from simulators.ollama import OllamaTestServer, ScriptedReply
 from simulators.realtime import FunctionCall, RealtimeTestServer, Reply
 
-from .common import async_setup, converse, openai_connection, set_agent, source, speech
+from .common import async_setup, converse, openai_connection, set_agent, source, speech, state_of
 
 UNLOCK = ScriptedReply(
     tool_calls=[{"name": "intent__HassTurnOff", "arguments": {"name": "Front Door"}}]
@@ -114,13 +114,13 @@ async def test_cloud_cannot_touch_sensitive_devices(
         Reply(function_calls=[FunctionCall("intent__HassTurnOn", {"name": "Garage Door"})])
     )
     realtime_server.add_rule(Reply(text="Det får jag inte göra."), after_tool_output=True)
-    garage_before = hass.states.get(demo_home["garage"]).state  # type: ignore[union-attr]
+    garage_before = state_of(hass, demo_home["garage"])
 
     with caplog.at_level(logging.WARNING):
         result = await converse(hass, "vad är huvudstaden i frankrike")
 
     assert speech(result) == "Det får jag inte göra."
-    assert hass.states.get(demo_home["garage"]).state == garage_before  # type: ignore[union-attr]
+    assert state_of(hass, demo_home["garage"]) == garage_before
     outputs = realtime_server.client_events("conversation.item.create")
     assert any("controlled locally only" in str(event) for event in outputs)
     assert not realtime_server.received_text("Front Door")

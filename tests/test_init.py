@@ -11,7 +11,7 @@ from custom_components.alice_voice.const import CONF_LANGUAGE, CONF_OLLAMA_URL, 
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import RealtimeTestServer
 
-from .common import async_setup, converse, openai_connection, source
+from .common import async_setup, converse, entry_state, openai_connection, source, state_of
 
 
 async def test_setup_unload_and_reload(
@@ -41,8 +41,8 @@ async def test_setup_unload_and_reload(
     assert entry.runtime_data is not old_data
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.NOT_LOADED
-    assert hass.states.get("conversation.alice").state == "unavailable"  # type: ignore[union-attr]
+    assert entry_state(entry) is ConfigEntryState.NOT_LOADED
+    assert state_of(hass, "conversation.alice") == "unavailable"
     # Nothing is left open: phcc's cleanup check fails the test on a leaked task,
     # timer or socket (the Ollama client's pool, the coordinator's probe timer).
 

@@ -5,6 +5,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
+from homeassistant.util.json import JsonObjectType
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -27,7 +28,7 @@ class _Tool(llm.Tool):
 
     async def async_call(
         self, hass: object, tool_input: llm.ToolInput, llm_context: llm.LLMContext
-    ) -> llm.JsonObjectType:
+    ) -> JsonObjectType:
         return {}
 
 

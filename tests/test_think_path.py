@@ -36,7 +36,7 @@ from custom_components.alice_voice.const import (
 from custom_components.alice_voice.paths.think import format_tool, trim_history
 from simulators.ollama import ChatRequest, OllamaTestServer, ScriptedReply
 
-from .common import async_setup, converse, set_agent, source, speech
+from .common import async_setup, converse, set_agent, source, speech, state_of
 
 type Diagnostics = Callable[[MockConfigEntry], Awaitable[dict[str, Any]]]
 
@@ -75,7 +75,7 @@ async def test_tand_lampan_i_koket_is_answered_locally(
 
     result = await converse(hass, "Tänd lampan i köket")
 
-    assert hass.states.get(kitchen).state == STATE_ON  # type: ignore[union-attr]
+    assert state_of(hass, kitchen) == STATE_ON
     assert speech(result) == "Tände lamporna"
     assert source(result) == "ha_local_intents"
     assert ollama_server.chat_requests == []
@@ -90,13 +90,13 @@ async def test_swedish_turn_turns_on_the_kitchen_light(
     """A request HA's intents miss: the local model calls HA's light intent; the light goes on."""
     kitchen = demo_home["kitchen_light"]
     await hass.services.async_call("light", "turn_off", {"entity_id": kitchen}, blocking=True)
-    assert hass.states.get(kitchen).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, kitchen) == STATE_OFF
     turn_on_kitchen(ollama_server)
 
     result = await converse(hass, LIGHT_REQUEST)
 
-    assert hass.states.get(kitchen).state == STATE_ON  # type: ignore[union-attr]
-    assert hass.states.get(demo_home["bedroom_light"]).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, kitchen) == STATE_ON
+    assert state_of(hass, demo_home["bedroom_light"]) == STATE_OFF
     assert speech(result) == "Nu är lampan i köket tänd."
     assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
     assert source(result) == "local_ai"
@@ -258,7 +258,7 @@ async def test_model_goes_quiet_after_a_tool(
 
     assert speech(result) == "Klart."
     assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
-    assert hass.states.get(demo_home["kitchen_light"]).state == STATE_ON  # type: ignore[union-attr]
+    assert state_of(hass, demo_home["kitchen_light"]) == STATE_ON
 
 
 # --- faults -------------------------------------------------------------------------
@@ -643,7 +643,7 @@ async def test_chat_log_of_a_tool_turn(
 
 class _Tool(llm.Tool):
     name = "alice_voice__test"
-    description = None  # type: ignore[assignment]
+    description = None
     parameters = probatio.Schema({probatio.Required("query"): str})
 
     async def async_call(
@@ -661,7 +661,7 @@ def test_format_tool_without_description() -> None:
 
 
 def test_trim_history() -> None:
-    messages = [{"role": "system", "content": "s"}]
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "s"}]
     for turn in range(5):
         messages += [
             {"role": "user", "content": f"u{turn}"},
