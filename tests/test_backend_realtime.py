@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import ssl
-from typing import Any
+from typing import Any, Final, Protocol
 
 from openai import AsyncOpenAI
 import pytest
@@ -28,7 +28,14 @@ from custom_components.alice_voice.backends.realtime_types import (
     RealtimeTimeoutError,
     RealtimeTool,
 )
-from simulators.realtime import FunctionCall, RealtimeTestServer, Reply, ResponseRequest
+from simulators.realtime import (
+    ConnectionRecord,
+    DropMode,
+    FunctionCall,
+    RealtimeTestServer,
+    Reply,
+    ResponseRequest,
+)
 
 MODEL = "gpt-realtime"
 CONFIG = RealtimeSessionConfig(instructions="Du är Alice. Svara kort på svenska.")
@@ -42,8 +49,16 @@ PLAY = RealtimeTool(
     },
 )
 TOOL_CONFIG = RealtimeSessionConfig(instructions="Du är Alice.", tools=(PLAY,))
+# The logger of the whole Realtime client (pool and session modules log through it too).
+REALTIME_LOGGER: Final = "custom_components.alice_voice.backends.realtime"
 
-type BackendFactory = Callable[..., RealtimeBackend]
+
+class BackendFactory(Protocol):
+    """Builds a backend on ``sdk`` (the test server's client by default)."""
+
+    def __call__(self, sdk: AsyncOpenAI | None = None, **kwargs: Any) -> RealtimeBackend:
+        """Return a backend that is closed after the test."""
+        ...
 
 
 @pytest.fixture
@@ -66,7 +81,7 @@ async def make_backend(client: AsyncOpenAI) -> AsyncIterator[BackendFactory]:
     """Build backends (closed after the test)."""
     backends: list[RealtimeBackend] = []
 
-    def factory(sdk: Any = None, **kwargs: Any) -> RealtimeBackend:
+    def factory(sdk: AsyncOpenAI | None = None, **kwargs: Any) -> RealtimeBackend:
         backend = RealtimeBackend(sdk if sdk is not None else client, model=MODEL, **kwargs)
         backends.append(backend)
         return backend
@@ -80,6 +95,13 @@ async def make_backend(client: AsyncOpenAI) -> AsyncIterator[BackendFactory]:
 def backend(make_backend: BackendFactory) -> RealtimeBackend:
     """A backend with default settings."""
     return make_backend()
+
+
+@pytest.fixture
+def realtime_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Capture the Realtime client's debug log."""
+    caplog.set_level(logging.DEBUG, logger=REALTIME_LOGGER)
+    return caplog
 
 
 async def collect(stream: AsyncIterator[RealtimeEvent]) -> list[RealtimeEvent]:
@@ -102,7 +124,7 @@ async def consume(
 
 
 async def eventually(predicate: Callable[[], bool]) -> None:
-    """Wait (bounded) until the backend reaches a state."""
+    """Wait (bounded, about 10 s) until a condition that no server record announces holds."""
     for _ in range(1000):
         if predicate():
             return
@@ -110,9 +132,28 @@ async def eventually(predicate: Callable[[], bool]) -> None:
     raise AssertionError("condition not reached")
 
 
-def pooled(backend: RealtimeBackend) -> set[str]:
-    """The keys with a live pooled session."""
-    return {key for key, session in backend._pool._sessions.items() if not session.closed}
+async def client_noticed_end(log: pytest.LogCaptureFixture, key: str) -> None:
+    """Wait (bounded) until the backend has noticed that the session for ``key`` ended.
+
+    The server records its side of a close at once; the client learns of it a little later,
+    and it has no public state for that: its debug log line is what can be observed.
+    """
+    prefix = f"Realtime session for {key} ended"
+    await eventually(
+        lambda: any(
+            record.name == REALTIME_LOGGER and record.getMessage().startswith(prefix)
+            for record in log.records
+        )
+    )
+
+
+def user_texts(conn: ConnectionRecord) -> list[str]:
+    """The user messages a connection's conversation holds, in order."""
+    return [
+        str(item["content"][0]["text"])
+        for item in conn.conversation
+        if item.get("type") == "message" and item.get("role") == "user"
+    ]
 
 
 def text_of(events: list[RealtimeEvent]) -> str:
@@ -171,7 +212,9 @@ async def test_second_turn_reuses_the_session(
     assert done_of(second).new_session is False
     assert text_of(second) == "Hej! Jag hörde: Hej igen"
     assert server.handshake_count == 1
-    assert pooled(backend) == {"conv-1"}
+    # The session is kept warm: its connection stays open after the turns.
+    assert [conn.id for conn in server.open_connections] == [1]
+    assert user_texts(server.connections[0]) == ["Hej", "Hej igen"]
     # The config did not change: one session.update for two turns.
     assert len(server.client_events("session.update")) == 1
 
@@ -203,15 +246,25 @@ async def test_session_update_only_when_config_changes(
 async def test_different_keys_get_different_sessions(
     server: RealtimeTestServer, backend: RealtimeBackend
 ) -> None:
-    await collect(backend.respond("kitchen", "Hej", config=CONFIG))
-    await collect(backend.respond("bedroom", "Hej", config=CONFIG))
-    await collect(backend.respond("kitchen", "Igen", config=CONFIG))
+    first = await collect(backend.respond("kitchen", "Hej kök", config=CONFIG))
+    second = await collect(backend.respond("bedroom", "Hej sovrum", config=CONFIG))
+    third = await collect(backend.respond("kitchen", "Igen kök", config=CONFIG))
+    fourth = await collect(backend.respond("bedroom", "Igen sovrum", config=CONFIG))
 
+    assert [done_of(t).new_session for t in (first, second, third, fourth)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
     assert server.handshake_count == 2
-    assert pooled(backend) == {"kitchen", "bedroom"}
-    sessions = backend._pool._sessions
-    assert sessions["kitchen"].session_id != sessions["bedroom"].session_id
-    assert [c.client_event_types.count("response.create") for c in server.connections] == [2, 1]
+    kitchen, bedroom = server.connections
+    assert kitchen.session_id != bedroom.session_id
+    # Each key keeps its own warm session and its turns go there.
+    assert [conn.id for conn in server.open_connections] == [kitchen.id, bedroom.id]
+    assert user_texts(kitchen) == ["Hej kök", "Igen kök"]
+    assert user_texts(bedroom) == ["Hej sovrum", "Igen sovrum"]
+    assert [c.client_event_types.count("response.create") for c in server.connections] == [2, 2]
 
 
 async def test_concurrent_turns_on_one_key_are_serialized(
@@ -238,10 +291,11 @@ async def test_idle_session_is_closed(
 
     assert server.connections[0].closed_by == "client"
     assert server.connections[0].close_code == 1000
-    assert pooled(backend) == set()
+    assert server.open_connections == []
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert done_of(events).new_session is True
     assert server.handshake_count == 2
+    assert user_texts(server.connections[1]) == ["Hej igen"]
 
 
 async def test_old_session_is_renewed_before_a_turn(
@@ -276,18 +330,25 @@ async def test_old_session_is_renewed_before_a_turn(
 
 
 async def test_session_expired_while_idle_reconnects(
-    server: RealtimeTestServer, backend: RealtimeBackend
+    server: RealtimeTestServer,
+    backend: RealtimeBackend,
+    realtime_log: pytest.LogCaptureFixture,
 ) -> None:
     await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    sent_before = len(server.connections[0].client_events)
     await server.expire_sessions()
     await server.wait_for(lambda: server.connections[0].closed)
-    await eventually(lambda: "conv-1" not in pooled(backend))
+    await client_noticed_end(realtime_log, "conv-1")
 
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert text_of(events) == "Hej! Jag hörde: Hej igen"
     assert done_of(events).new_session is True
     assert server.handshake_count == 2
     assert server.connections[0].close_code == 1001
+    assert server.connections[0].closed_by == "server"
+    # The turn went straight to the new session, nothing more to the expired one.
+    assert len(server.connections[0].client_events) == sent_before
+    assert user_texts(server.connections[1]) == ["Hej igen"]
 
 
 async def test_session_expired_mid_turn_raises(
@@ -304,8 +365,11 @@ async def test_session_expired_mid_turn_raises(
 
     assert exc_info.value.code == "session_expired"
     assert [e.text for e in received if isinstance(e, RealtimeTextDelta)] == ["ett "]
-    assert "conv-1" not in pooled(backend)
+    assert server.connections[0].closed
+    assert server.connections[0].close_code == 1001
+    # The expired session is not reused: the next turn opens a new one.
     events = await collect(backend.respond("conv-1", "Igen", config=CONFIG))
+    assert text_of(events) == "Hej! Jag hörde: Igen"
     assert done_of(events).new_session is True
     assert server.handshake_count == 2
 
@@ -318,11 +382,16 @@ async def test_http_401_is_an_auth_error(
     try:
         with pytest.raises(RealtimeAuthError) as exc_info:
             await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        assert exc_info.value.code == "http_401"
+        assert server.connection_count == 0
+        # Nothing was kept: once the key is accepted, the next turn opens a session.
+        server.api_keys.add("sk-revoked")
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     finally:
         await sdk.close()
-    assert exc_info.value.code == "http_401"
-    assert server.connection_count == 0
-    assert pooled(backend) == set()
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert server.connection_count == 1
 
 
 async def test_invalid_api_key_event_is_an_auth_error(
@@ -334,12 +403,19 @@ async def test_invalid_api_key_event_is_an_auth_error(
     try:
         with pytest.raises(RealtimeAuthError) as exc_info:
             await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        assert exc_info.value.code == "invalid_api_key"
+        assert server.connection_count == 1
+        assert server.connections[0].client_events == []
+        await server.wait_for(lambda: server.connections[0].closed)
+        assert server.connections[0].close_code == 1008
+        # The refused session was not kept: the next turn opens a new one.
+        server.api_keys.add("sk-revoked")
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     finally:
         await sdk.close()
-    assert exc_info.value.code == "invalid_api_key"
-    assert server.connection_count == 1
-    assert server.connections[0].client_events == []
-    assert "conv-1" not in pooled(backend)
+    assert done_of(events).new_session is True
+    assert server.connection_count == 2
+    assert user_texts(server.connections[1]) == ["Hej"]
 
 
 @pytest.mark.parametrize(
@@ -378,14 +454,20 @@ async def test_connect_timeout(server: RealtimeTestServer, make_backend: Backend
     with pytest.raises(RealtimeConnectionError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert exc_info.value.code == "timeout"
-    assert pooled(backend) == set()
+    assert server.connection_count == 0
+    # Nothing was kept: the next turn performs a new handshake.
+    server.handshake_delay = 0
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert server.connection_count == 1
 
 
 @pytest.mark.parametrize(
     "drop", [pytest.param("close_1011", id="1011"), pytest.param("abort", id="abort")]
 )
 async def test_drop_mid_response_then_reconnect(
-    server: RealtimeTestServer, backend: RealtimeBackend, drop: Any
+    server: RealtimeTestServer, backend: RealtimeBackend, drop: DropMode
 ) -> None:
     server.add_rule(Reply(text="ett två tre", drop=drop, drop_after_deltas=1), times=1)
     received: list[RealtimeEvent] = []
@@ -394,10 +476,12 @@ async def test_drop_mid_response_then_reconnect(
 
     assert text_of(received) == "ett "
     assert exc_info.value.code == ("close_1011" if drop == "close_1011" else "close_1006")
-    assert "conv-1" not in pooled(backend)
+    assert server.connections[0].closed_by == "server"
     events = await collect(backend.respond("conv-1", "Hej igen", config=CONFIG))
     assert text_of(events) == "Hej! Jag hörde: Hej igen"
+    assert done_of(events).new_session is True
     assert server.handshake_count == 2
+    assert user_texts(server.connections[1]) == ["Hej igen"]
 
 
 async def test_oversized_frame_is_a_connection_error(
@@ -420,10 +504,12 @@ async def test_error_event_is_a_response_error(
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert exc_info.value.code == "server_error"
     assert "Boom" in str(exc_info.value)
-    # The session is discarded after an error; the next turn reconnects.
-    assert "conv-1" not in pooled(backend)
+    # The session is discarded after an error: closed by the client, the next turn reconnects.
+    await server.wait_for(lambda: server.connections[0].closed)
+    assert server.connections[0].closed_by == "client"
     events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert done_of(events).status == "completed"
+    assert done_of(events).new_session is True
     assert server.handshake_count == 2
 
 
@@ -443,7 +529,6 @@ async def test_first_delta_timeout_cancels_and_discards(
     with pytest.raises(RealtimeTimeoutError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG, first_delta_timeout=0.2))
     assert exc_info.value.code == "first_delta_timeout"
-    assert "conv-1" not in pooled(backend)
     await server.wait_for(lambda: server.connections[0].closed)
     first = server.connections[0]
     assert first.client_event_types[-2:] == ["response.create", "response.cancel"]
@@ -451,6 +536,7 @@ async def test_first_delta_timeout_cancels_and_discards(
 
     events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert done_of(events).status == "completed"
+    assert done_of(events).new_session is True
     assert server.handshake_count == 2
 
 
@@ -621,11 +707,25 @@ async def test_cancelled_task_cancels_the_response(
         await task
     await server.wait_for(lambda: server.client_events()[-1]["type"] == "response.cancel")
 
-    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    # Nothing of the cancelled turn is left holding the key: the next turns run promptly,
+    # on the same session, and are still serialized.
+    async with asyncio.timeout(5):
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        both = await asyncio.gather(
+            collect(backend.respond("conv-1", "Ett", config=CONFIG)),
+            collect(backend.respond("conv-1", "Två", config=CONFIG)),
+        )
     assert text_of(events) == "Hej! Jag hörde: Hej"
+    assert done_of(events).new_session is False
+    assert sorted(text_of(turn) for turn in both) == [
+        "Hej! Jag hörde: Ett",
+        "Hej! Jag hörde: Två",
+    ]
     assert len(received) == 1
     assert server.handshake_count == 1
-    assert backend._pool._locks == {}
+    conn = server.connections[0]
+    assert conn.client_event_types.count("response.create") == 4
+    assert "error" not in conn.server_event_types
 
 
 async def test_unknown_model_is_a_connection_error(
@@ -719,10 +819,13 @@ async def test_close_closes_everything(
     await backend.close()
     await server.wait_for(lambda: all(c.closed for c in server.connections))
 
-    assert pooled(backend) == set()
+    assert server.open_connections == []
     assert [c.closed_by for c in server.connections] == ["client", "client"]
-    with pytest.raises(RealtimeConnectionError):
+    with pytest.raises(RealtimeConnectionError) as exc_info:
         await collect(backend.respond("a", "Hej", config=CONFIG))
+    assert exc_info.value.code == "closed"
+    # A closed backend opens nothing.
+    assert server.handshake_count == 2
 
 
 async def test_ssl_option_is_dropped_for_plain_websockets(
@@ -836,30 +939,49 @@ async def test_stalled_stream_times_out(
         await consume(backend.respond("conv-1", "Hej", config=CONFIG), received)
     assert exc_info.value.code == "stream_timeout"
     assert text_of(received) == "ett "
-    assert "conv-1" not in pooled(backend)
+    # The stalled response is cancelled and the session closed; the next turn reconnects.
+    await server.wait_for(lambda: server.connections[0].closed)
+    first = server.connections[0]
+    assert first.client_event_types[-2:] == ["response.create", "response.cancel"]
+    assert first.closed_by == "client"
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
 
 
 async def test_failed_response_is_a_response_error(
     server: RealtimeTestServer, backend: RealtimeBackend
 ) -> None:
-    server.add_rule(Reply(text="Hm", failed_code="rate_limit_exceeded"))
+    server.add_rule(Reply(text="Hm", failed_code="rate_limit_exceeded"), times=1)
     with pytest.raises(RealtimeResponseError) as exc_info:
         await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert exc_info.value.code == "rate_limit_exceeded"
-    assert "conv-1" not in pooled(backend)
+    # The session is discarded: the client closes it and the next turn reconnects.
+    await server.wait_for(lambda: server.connections[0].closed)
+    assert server.connections[0].closed_by == "client"
+    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    assert done_of(events).status == "completed"
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
 
 
 async def test_tool_outputs_after_session_ended(
-    server: RealtimeTestServer, backend: RealtimeBackend
+    server: RealtimeTestServer,
+    backend: RealtimeBackend,
+    realtime_log: pytest.LogCaptureFixture,
 ) -> None:
     server.add_rule(Reply(function_calls=[FunctionCall("alice_voice__play_music", {"query": "x"})]))
     events = await collect(backend.respond("conv-1", "Spela", config=TOOL_CONFIG))
     call = done_of(events).function_calls[0]
+    sent_before = len(server.connections[0].client_events)
     await server.expire_sessions()
-    await eventually(lambda: "conv-1" not in pooled(backend))
+    # The session ended while idle and the backend has noticed.
+    await client_noticed_end(realtime_log, "conv-1")
     with pytest.raises(RealtimeConnectionError) as exc_info:
         await collect(backend.submit_tool_outputs("conv-1", [(call.call_id, "{}")]))
     assert exc_info.value.code == "no_session"
+    assert len(server.connections[0].client_events) == sent_before
+    assert server.handshake_count == 1
 
 
 def test_argument_parsing_and_close_descriptions() -> None:
@@ -905,7 +1027,9 @@ async def test_http_403_is_an_auth_error(
 
 
 async def abandon_after_first_event(
-    backend: RealtimeBackend, config: RealtimeSessionConfig, before_leaving: Callable[[], Any]
+    backend: RealtimeBackend,
+    config: RealtimeSessionConfig,
+    before_leaving: Callable[[], Awaitable[None]],
 ) -> None:
     """Start a turn, run ``before_leaving`` at its first event, then stop listening."""
     async with asyncio.timeout(10):
@@ -916,7 +1040,9 @@ async def abandon_after_first_event(
 
 
 async def test_tool_outputs_after_session_expired_mid_response(
-    server: RealtimeTestServer, backend: RealtimeBackend
+    server: RealtimeTestServer,
+    backend: RealtimeBackend,
+    realtime_log: pytest.LogCaptureFixture,
 ) -> None:
     server.add_rule(
         Reply(
@@ -930,38 +1056,53 @@ async def test_tool_outputs_after_session_expired_mid_response(
     )
 
     async def expire() -> None:
-        session = backend._pool._sessions["conv-1"]
         await server.expire_sessions()
-        await eventually(lambda: session.closed)
+        await server.wait_for(lambda: server.connections[0].closed)
+        await client_noticed_end(realtime_log, "conv-1")
 
     # The caller got the first call; the session expired before the second.
     await abandon_after_first_event(backend, TOOL_CONFIG, expire)
     with pytest.raises(RealtimeSessionExpired) as exc_info:
         await collect(backend.submit_tool_outputs("conv-1", [("call_x", "{}")]))
     assert exc_info.value.code == "session_expired"
-    assert pooled(backend) == set()
+    assert server.connections[0].client_event_types[-1] == "response.create"
+    assert server.connections[0].close_code == 1001
+    # The expired session was let go: nothing is left to answer, a new turn reconnects.
+    with pytest.raises(RealtimeConnectionError) as no_session:
+        await collect(backend.submit_tool_outputs("conv-1", [("call_x", "{}")]))
+    assert no_session.value.code == "no_session"
+    events = await collect(backend.respond("conv-1", "Hej", config=TOOL_CONFIG))
+    assert done_of(events).new_session is True
+    assert server.handshake_count == 2
 
 
 async def test_expired_session_is_replaced_before_a_turn(
-    server: RealtimeTestServer, backend: RealtimeBackend
+    server: RealtimeTestServer,
+    backend: RealtimeBackend,
+    realtime_log: pytest.LogCaptureFixture,
 ) -> None:
     server.add_rule(Reply(text="ett två tre fyra", delta_interval=30), times=1)
 
     async def expire() -> None:
-        session = backend._pool._sessions["conv-1"]
         await server.expire_sessions()
-        await eventually(lambda: session.closed)
+        await server.wait_for(lambda: server.connections[0].closed)
+        await client_noticed_end(realtime_log, "conv-1")
 
     await abandon_after_first_event(backend, CONFIG, expire)
     events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
     assert done_of(events).new_session is True
+    assert text_of(events) == "Hej! Jag hörde: Hej"
     assert server.handshake_count == 2
     assert server.connections[0].client_event_types[-1] == "response.create"
+    assert user_texts(server.connections[1]) == ["Hej"]
 
 
 @pytest.mark.parametrize("then", ["respond", "submit_tool_outputs"])
 async def test_connection_lost_on_cancel(
-    server: RealtimeTestServer, backend: RealtimeBackend, then: str
+    server: RealtimeTestServer,
+    backend: RealtimeBackend,
+    realtime_log: pytest.LogCaptureFixture,
+    then: str,
 ) -> None:
     server.add_rule(Reply(text="ett två tre fyra", delta_interval=30), times=1)
 
@@ -971,11 +1112,12 @@ async def test_connection_lost_on_cancel(
     # The cancel sent for the abandoned turn finds a dead server: no response.done comes.
     await abandon_after_first_event(backend, CONFIG, drop_on_cancel)
     await server.wait_for(lambda: server.connections[0].closed)
-    session = backend._pool._sessions["conv-1"]
-    await eventually(session.reader.done)
-    assert session.in_flight
-    assert server.connections[0].client_events[-1].event["dropped"]
-    assert server.connections[0].close_code == 1011
+    await client_noticed_end(realtime_log, "conv-1")
+    first = server.connections[0]
+    assert first.client_events[-1].event["dropped"]
+    assert first.close_code == 1011
+    # The response never ended on the wire: the session died with it still in flight.
+    assert "response.done" not in first.server_event_types
 
     if then == "respond":
         # The next turn replaces the dead session.
@@ -986,7 +1128,11 @@ async def test_connection_lost_on_cancel(
         with pytest.raises(RealtimeConnectionError) as exc_info:
             await collect(backend.submit_tool_outputs("conv-1", [("call_1", "{}")]))
         assert exc_info.value.code == "no_session"
-        assert pooled(backend) == set()
+        # The dead session was let go: the next turn opens a new one.
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        assert done_of(events).new_session is True
+    assert server.handshake_count == 2
+    assert user_texts(server.connections[1]) == ["Hej"]
 
 
 async def test_turn_cancelled_during_the_handshake(
@@ -998,12 +1144,24 @@ async def test_turn_cancelled_during_the_handshake(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert backend._pool._locks == {}
-    assert pooled(backend) == set()
+    assert server.connection_count == 0
 
+    # The cancelled turn left nothing behind: the key is free at once (the next turns run
+    # promptly and are serialized) and nothing half-open is reused.
     server.handshake_delay = 0
-    events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+    async with asyncio.timeout(5):
+        events = await collect(backend.respond("conv-1", "Hej", config=CONFIG))
+        both = await asyncio.gather(
+            collect(backend.respond("conv-1", "Ett", config=CONFIG)),
+            collect(backend.respond("conv-1", "Två", config=CONFIG)),
+        )
     assert done_of(events).new_session is True
+    assert [done_of(turn).new_session for turn in both] == [False, False]
+    assert server.handshake_count == 2
+    assert server.connection_count == 1
+    conn = server.connections[0]
+    assert sorted(user_texts(conn)) == ["Ett", "Hej", "Två"]
+    assert "error" not in conn.server_event_types
 
 
 def test_error_mapping() -> None:
