@@ -318,10 +318,10 @@ class BenchHome:
         # her imports (openai, ollama, numpy) included, from before this point.
         from custom_components.alice_voice.const import (
             CONF_LANGUAGE,
+            CONF_MODE,
             CONF_OLLAMA_URL,
             CONF_OPENAI_API_KEY,
             CONF_OPENAI_BASE_URL,
-            CONF_MODE,
             DEFAULT_CONVERSATION_OPTIONS,
             DOMAIN,
             SUBENTRY_CONVERSATION,
