@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
@@ -218,3 +219,21 @@ async def test_missing_llm_api_is_said_plainly(
         result.response.speech["plain"]["speech"]
     )
     assert ollama_server.chat_requests == []
+
+
+async def test_overview_stays_out_when_the_home_changes(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A device exposed between two calendar turns is left out of the second one too."""
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "local_only"})
+    await async_setup(hass, mock_config_entry)
+    await converse(hass, "vad har jag i kalendern imorgon")
+    async_expose_entity(hass, "conversation", demo_home["garage"], True)
+    await converse(hass, "vad har jag i kalendern på fredag")
+    for request in ollama_server.chat_requests:
+        system = request.body["messages"][0]["content"]
+        assert "Kitchen Lights" not in system
+        assert "Garage Door" not in system

@@ -36,6 +36,7 @@ from .errors import AliceVoiceTurnError, PromptError
 from .events import fire_intent, fire_response
 from .guardrails import Guardrails
 from .helpers import async_localized_message, with_home_time
+from .llm_data import LLMDataProvider
 from .models import AgentConfig, Turn
 from .paths import AnswerPath, PathKind, Step
 from .paths.canned import CannedPath
@@ -71,11 +72,12 @@ class AliceVoiceEngine:
         self.status = status
         self.guardrails = Guardrails(hass)
         self.states = ConversationStates()
+        llm_data = LLMDataProvider(hass)
         self.paths: Mapping[PathKind, AnswerPath] = {
             PathKind.HA_INTENTS: HaIntentsPath(hass, self.guardrails),
             PathKind.CANNED: CannedPath(),
-            PathKind.THINK: ThinkPath(hass, coordinator, self.guardrails),
-            PathKind.CLOUD: CloudPath(hass, coordinator, self.guardrails),
+            PathKind.THINK: ThinkPath(hass, coordinator, self.guardrails, llm_data),
+            PathKind.CLOUD: CloudPath(hass, coordinator, self.guardrails, llm_data),
         }
         self._routers: dict[float, IntentRouter] = {}
 

@@ -16,8 +16,8 @@ cloud) keeps everything. A question about the home's current state gets the
 live context up front, in the overview's place (:func:`wants_live_context`),
 so the model answers in one round.
 
-All of it goes through public APIs: the turn's tools and API prompt are handed
-to :meth:`ChatLog.async_provide_llm_data` as an ``llm.API`` of Alice's own,
+All of it goes through public APIs: :class:`LLMDataProvider` hands the turn's
+tools and API prompt to :meth:`ChatLog.async_provide_llm_data` as an ``llm.API`` of Alice's own,
 whose instance runs every call past the guardrails' tool guard. The one
 internal it relies on, where Home Assistant's device overview sits in the
 Assist prompt, is isolated in :func:`device_overview`.
@@ -167,7 +167,7 @@ def _focus(turn: Turn) -> Intent | None:
 
 
 async def _async_live_context(
-    hass: HomeAssistant, turn: Turn, base: llm.APIInstance, prompt: str, overview: str | None
+    turn: Turn, base: llm.APIInstance, prompt: str, overview: str | None
 ) -> str:
     """``prompt`` with the home's live state in place of the device overview, if it helps."""
     decision = turn.decision
@@ -190,64 +190,81 @@ async def _async_live_context(
     return prompt.replace(overview, f"{live}\n", 1)
 
 
-async def _async_turn_api(
-    hass: HomeAssistant, turn: Turn, base: llm.APIInstance, guard: ToolGuard, live_context: bool
-) -> TurnAPI:
-    """The API the turn's model gets: focused tools, and the prompt it needs."""
-    focus = _focus(turn)
-    prompt = base.api_prompt
-    drop_devices = focus is not None and not FOCUS.get(focus, Focus()).devices
-    overview = device_overview(hass, base.llm_context) if drop_devices or live_context else None
-    if drop_devices and overview:
-        prompt = prompt.replace(overview, "", 1)
-    elif live_context:
-        prompt = await _async_live_context(hass, turn, base, prompt, overview)
-    return TurnAPI(
-        hass=hass,
-        id=base.api.id,
-        name=base.api.name,
-        prompt=prompt,
-        tools=focus_tools(focus, base.tools),
-        custom_serializer=base.custom_serializer,
-        guard=guard,
-    )
+class LLMDataProvider:
+    """Gives each turn's chat log the agent's prompt and the turn's guarded tools.
 
-
-async def async_provide_llm_data(
-    hass: HomeAssistant,
-    turn: Turn,
-    chat_log: conversation.ChatLog,
-    guard: ToolGuard,
-    *,
-    live_context: bool = False,
-) -> None:
-    """Give the chat log the agent's prompt and the turn's guarded tools.
-
-    Done once per turn; again only when a later path wants the live context
-    that an earlier one went without. Raises :class:`PromptError` when Home
-    Assistant refuses the prompt, and a turn error when the agent's LLM API is
-    gone.
+    One per config entry. It remembers Home Assistant's device overview for the
+    last Assist prompt it saw, so a turn whose prompt has not changed (the same
+    exposed entities, areas and names) does not build the overview again.
     """
-    if turn.llm_data and (turn.live_context or not live_context):
-        return
-    agent = turn.agent
-    llm_context = turn.user_input.as_llm_context(DOMAIN)
-    api: TurnAPI | None = None
-    if agent.llm_apis:
-        try:
-            base = await llm.async_get_api(hass, agent.llm_apis, llm_context)
-        except HomeAssistantError as err:
-            LOGGER.error("The agent's tools are not available: %s", err)
-            raise AliceVoiceTurnError("llm_api_unavailable") from err
-        api = await _async_turn_api(hass, turn, base, guard, live_context)
-    try:
-        await chat_log.async_provide_llm_data(
-            llm_context,
-            api,
-            agent.prompt or default_prompt(agent.language),
-            turn.user_input.extra_system_prompt,
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Initialize with nothing remembered."""
+        self.hass = hass
+        self._overview: tuple[str, str | None] | None = None  # (API prompt, its overview)
+
+    def _device_overview(self, base: llm.APIInstance) -> str | None:
+        if self._overview is None or self._overview[0] != base.api_prompt:
+            self._overview = (base.api_prompt, device_overview(self.hass, base.llm_context))
+        return self._overview[1]
+
+    async def _async_turn_api(
+        self, turn: Turn, base: llm.APIInstance, guard: ToolGuard, live_context: bool
+    ) -> TurnAPI:
+        """The API the turn's model gets: focused tools, and the prompt it needs."""
+        focus = _focus(turn)
+        prompt = base.api_prompt
+        drop_devices = focus is not None and not FOCUS.get(focus, Focus()).devices
+        overview = self._device_overview(base) if drop_devices or live_context else None
+        if drop_devices and overview:
+            prompt = prompt.replace(overview, "", 1)
+        elif live_context:
+            prompt = await _async_live_context(turn, base, prompt, overview)
+        return TurnAPI(
+            hass=self.hass,
+            id=base.api.id,
+            name=base.api.name,
+            prompt=prompt,
+            tools=focus_tools(focus, base.tools),
+            custom_serializer=base.custom_serializer,
+            guard=guard,
         )
-    except conversation.ConverseError as err:
-        raise PromptError(err.as_conversation_result()) from err
-    turn.llm_data = True
-    turn.live_context = live_context
+
+    async def async_provide(
+        self,
+        turn: Turn,
+        chat_log: conversation.ChatLog,
+        guard: ToolGuard,
+        *,
+        live_context: bool = False,
+    ) -> None:
+        """Give the chat log the agent's prompt and the turn's guarded tools.
+
+        Done once per turn; again only when a later path wants the live context
+        that an earlier one went without. Raises :class:`PromptError` when Home
+        Assistant refuses the prompt, and a turn error when the agent's LLM API
+        is gone.
+        """
+        if turn.llm_data and (turn.live_context or not live_context):
+            return
+        agent = turn.agent
+        llm_context = turn.user_input.as_llm_context(DOMAIN)
+        api: TurnAPI | None = None
+        if agent.llm_apis:
+            try:
+                base = await llm.async_get_api(self.hass, agent.llm_apis, llm_context)
+            except HomeAssistantError as err:
+                LOGGER.error("The agent's tools are not available: %s", err)
+                raise AliceVoiceTurnError("llm_api_unavailable") from err
+            api = await self._async_turn_api(turn, base, guard, live_context)
+        try:
+            await chat_log.async_provide_llm_data(
+                llm_context,
+                api,
+                agent.prompt or default_prompt(agent.language),
+                turn.user_input.extra_system_prompt,
+            )
+        except conversation.ConverseError as err:
+            raise PromptError(err.as_conversation_result()) from err
+        turn.llm_data = True
+        turn.live_context = live_context

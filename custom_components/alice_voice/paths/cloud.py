@@ -33,7 +33,7 @@ from ..const import LOGGER, MAX_TOOL_ITERATIONS, Backend
 from ..coordinator import AliceVoiceCoordinator
 from ..errors import realtime_turn_error
 from ..guardrails import LIVE_CONTEXT_SUFFIX, Guardrails
-from ..llm_data import async_provide_llm_data
+from ..llm_data import LLMDataProvider
 from ..models import Turn
 from ..results import model_answer
 from . import Step
@@ -168,12 +168,17 @@ class CloudPath:
     """Answer on OpenAI Realtime; report its health to the coordinator."""
 
     def __init__(
-        self, hass: HomeAssistant, coordinator: AliceVoiceCoordinator, guardrails: Guardrails
+        self,
+        hass: HomeAssistant,
+        coordinator: AliceVoiceCoordinator,
+        guardrails: Guardrails,
+        llm_data: LLMDataProvider,
     ) -> None:
         """Initialize, with this entry's own cloud context (and forecast cache)."""
         self.hass = hass
         self.coordinator = coordinator
         self.guardrails = guardrails
+        self.llm_data = llm_data
         self.context = CloudContext(hass)
 
     async def async_answer(
@@ -185,9 +190,7 @@ class CloudPath:
         assert backend is not None
         tools: list[RealtimeTool] = []
         if step.tools:
-            await async_provide_llm_data(
-                self.hass, turn, chat_log, self.guardrails.tool_guard(turn)
-            )
+            await self.llm_data.async_provide(turn, chat_log, self.guardrails.tool_guard(turn))
             if (api := chat_log.llm_api) is not None:
                 tools = [
                     realtime_tool(tool, api.custom_serializer)

@@ -26,7 +26,7 @@ from ..coordinator import AliceVoiceCoordinator
 from ..errors import AliceVoiceTurnError, ollama_turn_error
 from ..guardrails import Guardrails
 from ..helpers import host_of
-from ..llm_data import async_provide_llm_data
+from ..llm_data import LLMDataProvider
 from ..models import ThinkSettings, Turn
 from ..phrases import phrase
 from ..results import model_answer
@@ -248,12 +248,17 @@ class ThinkPath:
     """Answer with the local model; report its health to the coordinator."""
 
     def __init__(
-        self, hass: HomeAssistant, coordinator: AliceVoiceCoordinator, guardrails: Guardrails
+        self,
+        hass: HomeAssistant,
+        coordinator: AliceVoiceCoordinator,
+        guardrails: Guardrails,
+        llm_data: LLMDataProvider,
     ) -> None:
         """Initialize."""
         self.hass = hass
         self.coordinator = coordinator
         self.guardrails = guardrails
+        self.llm_data = llm_data
 
     async def async_answer(
         self, turn: Turn, chat_log: conversation.ChatLog, step: Step
@@ -268,8 +273,8 @@ class ThinkPath:
                 {"host": host_of(coordinator.ollama.host)},
                 fallback_ok=True,
             )
-        await async_provide_llm_data(
-            self.hass, turn, chat_log, self.guardrails.tool_guard(turn), live_context=True
+        await self.llm_data.async_provide(
+            turn, chat_log, self.guardrails.tool_guard(turn), live_context=True
         )
         try:
             result = await ToolLoop(coordinator, agent.think).async_run(
