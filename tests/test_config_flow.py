@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alice_voice.const import (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_DEFAULT_CALENDAR,
     CONF_EVENT_TRANSCRIPTS,
     CONF_FAST_BUDGET,
     CONF_KEEP_ALIVE,
@@ -300,6 +301,7 @@ AGENT_INPUT: dict[str, Any] = {
     CONF_REALTIME_VOICE: "cedar",
     CONF_PROMPT: "",
     CONF_LLM_HASS_API: ["assist"],
+    CONF_DEFAULT_CALENDAR: "calendar.arbete",
     SECTION_ADVANCED: {
         CONF_CONFIDENCE_THRESHOLD: 0.9,
         CONF_KEEP_ALIVE: 600.0,
@@ -319,6 +321,7 @@ AGENT_DATA: dict[str, Any] = {
     CONF_REALTIME_MODEL: "gpt-realtime-mini",
     CONF_REALTIME_VOICE: "cedar",
     CONF_LLM_HASS_API: ["assist"],
+    CONF_DEFAULT_CALENDAR: "calendar.arbete",
     CONF_CONFIDENCE_THRESHOLD: 0.9,
     CONF_KEEP_ALIVE: 600,
     CONF_MAX_HISTORY: 10,

@@ -13,7 +13,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.alice_voice.const import CONF_MODE, DOMAIN
 from custom_components.alice_voice.events import EVENT_RESPONSE
-from custom_components.alice_voice.llm_data import device_overview, focus_tools, wants_live_context
+from custom_components.alice_voice.llm_data import (
+    Family,
+    device_overview,
+    focus_tools,
+    tool_family,
+    wants_live_context,
+)
 from custom_components.alice_voice.router import Intent
 from simulators.ollama import OllamaTestServer
 
@@ -37,42 +43,65 @@ NAMES = (
     "homeassistant__GetLiveContext",
     "intent__HassTurnOn",
     "light__HassLightSet",
+    "intent__HassStartTimer",
     "calendar__get_events",
     "todo__get_items",
     "llm__GetDateTime",
-    "media_player__HassMediaSearchAndPlay",
+    "media_player__search_media",
     "intent__HassMediaPause",
-    "assist__google_mail__search",
+    "intent__HassSetVolume",
+    "alice_voice__calendar_create_event",
+    "alice_voice__mail_send",
+    "alice_voice__music_play",
+    "script__boka_mote",  # the user's own script
+    "script__calendar_sync",  # a script whose name sounds like a family
+    "weatherbot__forecast",  # another integration's tool
 )
 TOOLS = [_Tool(name) for name in NAMES]
+ALWAYS = {"llm__GetDateTime", "script__boka_mote", "script__calendar_sync", "weatherbot__forecast"}
+CALENDAR = {"calendar__get_events", "todo__get_items", "alice_voice__calendar_create_event"}
+MEDIA = {
+    "media_player__search_media",
+    "intent__HassMediaPause",
+    "intent__HassSetVolume",
+    "alice_voice__music_play",
+}
+DEVICES = {"intent__HassTurnOn", "light__HassLightSet", "intent__HassStartTimer"}
 
 
 def _names(intent: Intent | None) -> set[str]:
     return {tool.name for tool in focus_tools(intent, TOOLS)}
 
 
-def test_calendar_gets_calendar_tools() -> None:
-    """Calendar and planning: calendar, to-do and date only."""
-    expected = {"calendar__get_events", "todo__get_items", "llm__GetDateTime"}
-    assert _names(Intent.CALENDAR_QUERY) == expected
-    assert _names(Intent.TASK_PLANNING) == expected
-    assert _names(Intent.CALENDAR_COMPLEX) == expected | {"assist__google_mail__search"}
+def test_calendar_turns_keep_calendars_and_what_focus_cannot_judge() -> None:
+    """Calendar and planning: calendar tools, and the user's scripts and others' tools."""
+    assert _names(Intent.CALENDAR_QUERY) == CALENDAR | ALWAYS
+    assert _names(Intent.TASK_PLANNING) == CALENDAR | ALWAYS
+    assert _names(Intent.CALENDAR_CREATE) == CALENDAR | ALWAYS
+    assert _names(Intent.CALENDAR_COMPLEX) == CALENDAR | ALWAYS | {"alice_voice__mail_send"}
 
 
 def test_mail_music_and_devices() -> None:
-    """Mail, music and device commands each get their family."""
-    assert _names(Intent.EMAIL_SEND) == {"assist__google_mail__search", "llm__GetDateTime"}
-    assert _names(Intent.SPOTIFY_SEARCH) == {
-        "media_player__HassMediaSearchAndPlay",
-        "intent__HassMediaPause",
-        "homeassistant__GetLiveContext",
-        "llm__GetDateTime",
-    }
-    assert _names(Intent.DEVICE_CONTROL) == set(NAMES) - {
-        "calendar__get_events",
-        "todo__get_items",
-        "assist__google_mail__search",
-    }
+    """Mail, music and device commands each keep their family."""
+    assert _names(Intent.EMAIL_SEND) == ALWAYS | {"alice_voice__mail_send"}
+    assert _names(Intent.SPOTIFY_SEARCH) == MEDIA | ALWAYS | {"homeassistant__GetLiveContext"}
+    assert _names(Intent.DEVICE_CONTROL) == (
+        DEVICES | MEDIA | ALWAYS | {"homeassistant__GetLiveContext"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("assist__intent__HassTurnOn", Family.DEVICES),  # a merged API's namespaced name
+        ("homeassistant__GetLiveContext", Family.LIVE),
+        ("alice_voice__music_search", Family.MEDIA),
+        ("script__boka_mote", None),
+        ("google_mail__search", None),
+    ],
+)
+def test_tool_family(name: str, family: Family | None) -> None:
+    assert tool_family(name) is family
 
 
 @pytest.mark.parametrize(
@@ -84,7 +113,7 @@ def test_unsure_or_broad_keeps_everything(intent: Intent | None) -> None:
 
 
 def test_never_leaves_no_tools() -> None:
-    """A focus that matches nothing keeps all tools rather than none."""
+    """A focus that would drop every tool keeps them all rather than none."""
     only_devices = [_Tool("intent__HassTurnOn")]
     assert [t.name for t in focus_tools(Intent.EMAIL_SEND, only_devices)] == ["intent__HassTurnOn"]
 

@@ -16,12 +16,14 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME
+from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv, llm
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -47,6 +49,7 @@ from .clients import (
 )
 from .const import (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_DEFAULT_CALENDAR,
     CONF_EVENT_TRANSCRIPTS,
     CONF_FAST_BUDGET,
     CONF_KEEP_ALIVE,
@@ -350,6 +353,9 @@ def conversation_schema(
             probatio.Optional(CONF_LLM_HASS_API): SelectSelector(
                 SelectSelectorConfig(options=apis, multiple=True)
             ),
+            probatio.Optional(CONF_DEFAULT_CALENDAR): EntitySelector(
+                EntitySelectorConfig(domain=Platform.CALENDAR)
+            ),
             probatio.Required(SECTION_ADVANCED): section(
                 probatio.Schema(
                     {
@@ -391,6 +397,8 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
         data.pop(CONF_PROMPT, None)
     if not data.get(CONF_LLM_HASS_API):
         data.pop(CONF_LLM_HASS_API, None)
+    if not data.get(CONF_DEFAULT_CALENDAR):
+        data.pop(CONF_DEFAULT_CALENDAR, None)
     return data
 
 

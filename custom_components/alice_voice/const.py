@@ -34,6 +34,7 @@ CONF_THINK_TIMEOUT: Final = "think_timeout"
 CONF_FAST_BUDGET: Final = "fast_budget"
 CONF_THINK_BUDGET: Final = "think_budget"
 CONF_EVENT_TRANSCRIPTS: Final = "event_transcripts"
+CONF_DEFAULT_CALENDAR: Final = "default_calendar"
 
 
 class Language(StrEnum):

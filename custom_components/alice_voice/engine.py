@@ -37,7 +37,7 @@ from .events import fire_intent, fire_response
 from .guardrails import Guardrails
 from .helpers import async_localized_message, with_home_time
 from .llm_data import LLMDataProvider
-from .models import AgentConfig, Turn
+from .models import CURRENT_TURN, AgentConfig, Turn
 from .paths import AnswerPath, PathKind, Step
 from .paths.canned import CannedPath
 from .paths.cloud import CloudPath
@@ -93,6 +93,7 @@ class AliceVoiceEngine:
         turn = Turn(agent=agent, entity_id=entity_id, user_input=user_input, key=key)
         self.status.turn_started(agent.subentry_id)
         result: conversation.ConversationResult | None = None
+        token = CURRENT_TURN.set(turn)
         try:
             result = await self._async_turn(turn, chat_log)
         except PromptError as err:
@@ -106,6 +107,7 @@ class AliceVoiceEngine:
             )
             result = error_answer(turn, chat_log, message)
         finally:
+            CURRENT_TURN.reset(token)
             self._finish(turn, result)
         return result
 

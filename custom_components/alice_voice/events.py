@@ -4,14 +4,17 @@ Automations and blueprints trigger on them; :mod:`.logbook` describes them.
 Neither carries what was said unless the agent's "put the words in events"
 option is on, and neither ever carries a key.
 
-``alice_voice_intent`` is fired once a turn is routed; ``alice_voice_response``
-once it is answered (or failed). Latencies are in milliseconds.
+``alice_voice_intent`` is fired once a turn is routed; ``alice_voice_tool_result``
+each time a model's tool call has run; ``alice_voice_response`` once the turn is
+answered (or failed). Latencies are in milliseconds.
 """
 
+import json
 from typing import Any, Final, NotRequired, TypedDict
 
 from homeassistant.components import conversation
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import llm
 from homeassistant.util.event_type import EventType
 
 from .models import Turn
@@ -51,6 +54,7 @@ class ResponseEventData(TypedDict):
     error: str | None  # the message's translation key
     fallback_from: str | None  # the backend that failed before another answered
     escalated: bool  # the cloud handed the turn to the local model
+    unconfirmed_claim: bool  # a model claimed an action no tool did; Alice said so instead
     tools: list[str]
     conversation_id: str | None
     device_id: str | None
@@ -60,8 +64,20 @@ class ResponseEventData(TypedDict):
     response: NotRequired[str | None]
 
 
+class ToolResultEventData(TypedDict):
+    """``alice_voice_tool_result``: one tool call a model made, and how it went."""
+
+    agent_id: str | None  # None when another agent called one of Alice's tools
+    tool: str
+    status: str  # "ok" or "error"
+    result: str  # a short summary: what was done or found, never a message body
+    execution_time_ms: float
+
+
 EVENT_INTENT: Final[EventType[IntentEventData]] = EventType("alice_voice_intent")
 EVENT_RESPONSE: Final[EventType[ResponseEventData]] = EventType("alice_voice_response")
+EVENT_TOOL_RESULT: Final[EventType[ToolResultEventData]] = EventType("alice_voice_tool_result")
+MAX_SUMMARY_CHARS: Final = 200
 
 
 def fire_intent(hass: HomeAssistant, turn: Turn) -> None:
@@ -97,6 +113,7 @@ def fire_response(
         "error": turn.error,
         "fallback_from": turn.fallback_from,
         "escalated": turn.escalated,
+        "unconfirmed_claim": turn.unconfirmed_claim,
         "tools": list(turn.tools_used),
         "conversation_id": result.conversation_id if result else None,
         "device_id": turn.user_input.device_id,
@@ -114,3 +131,38 @@ def fire_response(
         if result is not None:
             data["response"] = result.response.speech.get("plain", {}).get("speech")
     hass.bus.async_fire(EVENT_RESPONSE, data, context=turn.user_input.context)
+
+
+def summarize_result(result: llm.ToolResult) -> str:
+    """A short summary of a tool's result for events: its own summary, or what it did."""
+    data = result.data
+    for key in ("summary", "message"):
+        if isinstance(text := data.get(key), str):
+            return text[:MAX_SUMMARY_CHARS]
+    if isinstance(inner := data.get("data"), dict) and isinstance(
+        success := inner.get("success"), list
+    ):
+        # Home Assistant's intent tools: the targets they acted on.
+        names = [str(t.get("name")) for t in success if isinstance(t, dict)]
+        return f"{data.get('response_type', '')}: {', '.join(names)}"[:MAX_SUMMARY_CHARS]
+    return json.dumps(data, default=str, ensure_ascii=False)[:MAX_SUMMARY_CHARS]
+
+
+def fire_tool_result(
+    hass: HomeAssistant,
+    *,
+    agent_id: str | None,
+    tool: str,
+    result: llm.ToolResult,
+    execution_time_ms: float,
+    context: Context | None,
+) -> None:
+    """Fire ``alice_voice_tool_result`` for one tool call."""
+    data: ToolResultEventData = {
+        "agent_id": agent_id,
+        "tool": tool,
+        "status": "error" if result.error else "ok",
+        "result": summarize_result(result),
+        "execution_time_ms": round(execution_time_ms, 1),
+    }
+    hass.bus.async_fire(EVENT_TOOL_RESULT, data, context=context)

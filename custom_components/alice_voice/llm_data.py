@@ -3,16 +3,20 @@
 Every prompt token costs a local model time before its first word (about a
 millisecond each on a typical GPU box), and Home Assistant's Assist API sends
 every tool and an overview of every exposed entity. When the router is sure
-of a turn's intent, the turn gets only its tool family (:data:`FOCUS`):
+of a turn's intent, the turn goes without the tool families it has no use for
+(:data:`FOCUS`):
 
-* calendar and planning intents: calendar, to-do and date tools, no devices;
-* mail intents: mail and date tools, no devices;
-* music: media tools and the live context, with the device overview;
-* device control (a command Home Assistant's own intents did not match): the
-  device tools and the overview, without calendar, to-do and mail tools.
+* calendar and planning intents: no device, live-state, media or mail tools,
+  and no device overview;
+* mail intents: no device, live-state, media or calendar tools, no overview;
+* music: no device, calendar or mail tools (media tools and the live state stay);
+* device control (a command Home Assistant's own intents did not match): no
+  calendar or mail tools.
 
-Anything else (unknown, low confidence, several steps, an escalation from the
-cloud) keeps everything. A question about the home's current state gets the
+Focus only judges Home Assistant's own tools and Alice's: the user's scripts,
+other integrations' tools and the date tool always stay. Anything else
+(unknown, low confidence, several steps, an escalation from the cloud) keeps
+everything. A question about the home's current state gets the
 live context up front, in the overview's place (:func:`wants_live_context`),
 so the model answers in one round.
 
@@ -23,8 +27,10 @@ internal it relies on, where Home Assistant's device overview sits in the
 Assist prompt, is isolated in :func:`device_overview`.
 """
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+import time
 from typing import Any, Final, override
 
 from homeassistant.components import conversation
@@ -35,17 +41,11 @@ from homeassistant.helpers import llm
 
 from .const import DOMAIN, LOGGER
 from .errors import AliceVoiceTurnError, PromptError
-from .guardrails import LIVE_CONTEXT_SUFFIX
-from .models import Turn
+from .events import fire_tool_result
+from .guardrails import LIVE_CONTEXT_SUFFIX, ToolGuard
+from .models import Turn, current_turn
 from .phrases import default_prompt
 from .router import Intent, RouteReason
-
-type ToolGuard = Callable[[llm.ToolInput], Awaitable[None]]
-
-_CALENDAR: Final = ("calendar__", "todo__", "calendar", "todo", "getdatetime")
-_MAIL: Final = ("google_mail", "gmail", "mail", "getdatetime")
-_MEDIA: Final = ("media_player__", "hassmedia", "spotify", "getlivecontext", "getdatetime")
-_NOT_DEVICE: Final = ("calendar", "todo__", "todo_", "mail")
 
 #: Decisions sure enough to send only the intent's tools.
 FOCUSED_REASONS: Final = frozenset(
@@ -53,47 +53,75 @@ FOCUSED_REASONS: Final = frozenset(
 )
 
 
+class Family(StrEnum):
+    """The tool families focus can judge (anything else is never dropped)."""
+
+    DEVICES = "devices"  # Home Assistant's intent tools for devices, timers and lists
+    LIVE = "live"  # the live state of every exposed entity
+    MEDIA = "media"  # playing music: HA's media intents and tools, Alice's music tools
+    CALENDAR = "calendar"  # HA's calendar and to-do tools, Alice's calendar tools
+    MAIL = "mail"  # Alice's mail tools
+
+
+def tool_family(name: str) -> Family | None:
+    """The family of a tool, by its name; None for what focus cannot judge.
+
+    Only Home Assistant's own tools and Alice's are judged. The user's scripts,
+    other integrations' tools and the date tool belong to no family, so they
+    are never dropped. Namespaced names of merged APIs
+    ("assist__intent__HassTurnOn") are recognised too.
+    """
+    lowered = name.lower()
+    if "script__" in lowered or "getdatetime" in lowered:
+        return None
+    if lowered.endswith("getlivecontext"):
+        return Family.LIVE
+    if "alice_voice__calendar" in lowered or "calendar__" in lowered or "todo__" in lowered:
+        return Family.CALENDAR
+    if "alice_voice__mail" in lowered:
+        return Family.MAIL
+    if (
+        "alice_voice__music" in lowered
+        or "media_player__" in lowered
+        or "__hassmedia" in lowered
+        or "__hasssetvolume" in lowered
+    ):
+        return Family.MEDIA
+    if "__hass" in lowered:
+        return Family.DEVICES
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Focus:
-    """What one kind of turn needs. Tool names are matched on fragments, lower case."""
+    """What one kind of turn can do without."""
 
-    keep: tuple[str, ...] = ()  # fragments of the tools to keep (empty: keep all)
-    drop: tuple[str, ...] = ()  # fragments of the tools to drop
+    drop: frozenset[Family] = frozenset()  # families the turn has no use for
     devices: bool = True  # whether the device overview stays in the prompt
 
 
+_NOT_AT_HOME: Final = frozenset({Family.DEVICES, Family.LIVE, Family.MEDIA})
 FOCUS: Final[dict[Intent, Focus]] = {
-    Intent.CALENDAR_QUERY: Focus(keep=_CALENDAR, devices=False),
-    Intent.CALENDAR_CREATE: Focus(keep=_CALENDAR, devices=False),
-    Intent.CALENDAR_COMPLEX: Focus(keep=_CALENDAR + _MAIL, devices=False),
-    Intent.TASK_PLANNING: Focus(keep=_CALENDAR, devices=False),
-    Intent.EMAIL_ANALYSIS: Focus(keep=_MAIL, devices=False),
-    Intent.EMAIL_SEND: Focus(keep=_MAIL, devices=False),
-    Intent.SPOTIFY_SEARCH: Focus(keep=_MEDIA),
-    Intent.DEVICE_CONTROL: Focus(drop=_NOT_DEVICE),
+    Intent.CALENDAR_QUERY: Focus(drop=_NOT_AT_HOME | {Family.MAIL}, devices=False),
+    Intent.CALENDAR_CREATE: Focus(drop=_NOT_AT_HOME | {Family.MAIL}, devices=False),
+    Intent.CALENDAR_COMPLEX: Focus(drop=_NOT_AT_HOME, devices=False),
+    Intent.TASK_PLANNING: Focus(drop=_NOT_AT_HOME | {Family.MAIL}, devices=False),
+    Intent.EMAIL_ANALYSIS: Focus(drop=_NOT_AT_HOME | {Family.CALENDAR}, devices=False),
+    Intent.EMAIL_SEND: Focus(drop=_NOT_AT_HOME | {Family.CALENDAR}, devices=False),
+    Intent.SPOTIFY_SEARCH: Focus(drop=frozenset({Family.DEVICES, Family.CALENDAR, Family.MAIL})),
+    Intent.DEVICE_CONTROL: Focus(drop=frozenset({Family.CALENDAR, Family.MAIL})),
 }
 
 
-def _matches(name: str, fragments: Sequence[str]) -> bool:
-    lowered = name.lower()
-    return any(fragment in lowered for fragment in fragments)
-
-
 def focus_tools(intent: Intent | None, tools: Sequence[llm.Tool]) -> list[llm.Tool]:
-    """The tools a turn with ``intent`` needs (all of them when unsure, or when none is left).
+    """The tools a turn with ``intent`` needs: all but the families it has no use for.
 
-    Names are matched on fragments, so namespaced tools of merged APIs
-    ("assist__intent__HassTurnOn") are recognised too.
+    Unsure turns keep everything, and so does a focus that would leave no tool.
     """
     focus = FOCUS.get(intent) if intent is not None else None
     if focus is None:
         return list(tools)
-    kept = [
-        tool
-        for tool in tools
-        if (not focus.keep or _matches(tool.name, focus.keep))
-        and not _matches(tool.name, focus.drop)
-    ]
+    kept = [tool for tool in tools if tool_family(tool.name) not in focus.drop]
     return kept or list(tools)
 
 
@@ -130,10 +158,30 @@ class GuardedAPIInstance(llm.APIInstance):
 
     @override
     async def async_call_tool(self, tool_input: llm.ToolInput) -> llm.ToolResult:
-        """Check a call of one of the tools against the guardrails, then run it."""
-        if self.guard is not None and any(t.name == tool_input.tool_name for t in self.tools):
-            await self.guard(tool_input)
-        return await super().async_call_tool(tool_input)
+        """Check a call against the guardrails, run it, and report it as an event.
+
+        A refusal by the guardrails, a tool that does not exist and a tool that
+        raises all reach the model as its error (the chat log turns exceptions
+        into error results); the event says so too.
+        """
+        started = time.monotonic()
+        result: llm.ToolResult | None = None
+        try:
+            tool = next((t for t in self.tools if t.name == tool_input.tool_name), None)
+            if self.guard is not None and tool is not None:
+                await self.guard(tool, tool_input)
+            result = await super().async_call_tool(tool_input)
+        finally:
+            turn = current_turn()
+            fire_tool_result(
+                self.api.hass,
+                agent_id=turn.entity_id if turn is not None else None,
+                tool=tool_input.tool_name,
+                result=result or llm.ToolResult({"summary": "refused or failed"}, error=True),
+                execution_time_ms=(time.monotonic() - started) * 1000,
+                context=self.llm_context.context,
+            )
+        return result
 
 
 @dataclass(slots=True, kw_only=True)

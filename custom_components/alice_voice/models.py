@@ -1,6 +1,7 @@
 """Alice's data: an agent's settings, a turn in progress, and a loaded entry's runtime data."""
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from homeassistant.const import CONF_LLM_HASS_API
 
 from .const import (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_DEFAULT_CALENDAR,
     CONF_EVENT_TRANSCRIPTS,
     CONF_FAST_BUDGET,
     CONF_KEEP_ALIVE,
@@ -81,6 +83,7 @@ class AgentConfig:
     fast_budget: float  # seconds to the fast path's first text
     think_budget: float  # seconds to the think path's first text
     event_transcripts: bool
+    default_calendar: str | None  # the calendar entity bookings go to when none is named
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> AgentConfig:
@@ -100,16 +103,18 @@ class AgentConfig:
             fast_budget=float(values[CONF_FAST_BUDGET]) / 1000,
             think_budget=float(values[CONF_THINK_BUDGET]) / 1000,
             event_transcripts=bool(values[CONF_EVENT_TRANSCRIPTS]),
+            default_calendar=values.get(CONF_DEFAULT_CALENDAR) or None,
         )
 
 
 @dataclass(slots=True, frozen=True)
 class PendingAction:
-    """A sensitive action waiting for the user's "yes": an HA intent and its slots."""
+    """An action waiting for the user's "yes": an HA intent or a tool call, and the question."""
 
-    intent: str
-    slots: dict[str, Any]
-    entity_names: tuple[str, ...]
+    name: str  # the intent (HassTurnOff) or the tool (alice_voice__mail_send)
+    args: dict[str, Any]  # the intent's slots or the tool's arguments
+    question: str  # what Alice asks, in the agent's language
+    tool: bool = False
 
 
 @dataclass(slots=True)
@@ -133,6 +138,7 @@ class Turn:
     error: str | None = None  # the translation key of the failure
     llm_data: bool = False  # the chat log has the agent's prompt and tools
     live_context: bool = False  # ... with the home's live state in the prompt
+    unconfirmed_claim: bool = False  # a model claimed an action no tool did (not passed on)
 
     def elapsed_ms(self, at: float | None = None) -> float:
         """Milliseconds from the start of the turn to ``at`` (default now)."""
@@ -142,6 +148,15 @@ class Turn:
         """Record when the first answer text arrived (the first call wins)."""
         if self.first_text_at is None:
             self.first_text_at = at if at is not None else time.monotonic()
+
+
+#: The turn Alice's engine is running in this task (tools read the agent and satellite).
+CURRENT_TURN: ContextVar[Turn | None] = ContextVar("alice_voice_turn", default=None)
+
+
+def current_turn() -> Turn | None:
+    """The Alice turn being answered, or None outside one (another agent's tool call)."""
+    return CURRENT_TURN.get()
 
 
 @dataclass(slots=True, kw_only=True)

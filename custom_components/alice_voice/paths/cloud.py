@@ -29,6 +29,7 @@ from ..backends.realtime_types import (
     RealtimeTextDelta,
     RealtimeTool,
 )
+from ..claims import ClaimCheck
 from ..const import LOGGER, MAX_TOOL_ITERATIONS, Backend
 from ..coordinator import AliceVoiceCoordinator
 from ..errors import realtime_turn_error
@@ -104,14 +105,22 @@ def tool_outputs(chat_log: conversation.ChatLog) -> list[tuple[str, str]]:
 
 
 async def _deltas(
-    stream: AsyncIterator[RealtimeEvent], result: CloudResult
+    stream: AsyncIterator[RealtimeEvent], result: CloudResult, claims: ClaimCheck
 ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
-    """Turn Realtime events into chat-log deltas (one assistant message)."""
+    """Turn Realtime events into chat-log deltas (one assistant message).
+
+    Answer text is held back while the turn has yet to prove it acted (see
+    :mod:`..claims`).
+    """
     yield {"role": "assistant"}
     loop = asyncio.get_running_loop()
+    held: list[str] | None = [] if claims.holds() else None
+    called = False
     async for event in stream:
         if isinstance(event, RealtimeTextDelta):
-            if event.text:
+            if event.text and held is not None:
+                held.append(event.text)
+            elif event.text:
                 if result.first_text_at is None:
                     result.first_text_at = loop.time()
                 yield {"content": event.text}
@@ -119,11 +128,16 @@ async def _deltas(
             if event.name == ESCALATE_TOOL_NAME:
                 result.escalated = True
                 return
+            called = True
             yield {
                 "tool_calls": [
                     llm.ToolInput(tool_name=event.name, tool_args=event.arguments, id=event.call_id)
                 ]
             }
+    if held:
+        if result.first_text_at is None:
+            result.first_text_at = loop.time()
+        yield {"content": claims.release("".join(held), with_tool_calls=called)}
 
 
 async def async_run_realtime(
@@ -149,10 +163,11 @@ async def async_run_realtime(
         history=history_of(chat_log),
         first_delta_timeout=first_delta_timeout,
     )
+    claims = ClaimCheck(turn, chat_log)
     for _ in range(MAX_TOOL_ITERATIONS):
         async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
             async for content in chat_log.async_add_delta_content_stream(
-                turn.entity_id, _deltas(stream, result)
+                turn.entity_id, _deltas(stream, result, claims)
             ):
                 if isinstance(content, conversation.ToolResultContent):
                     result.tools_used.append(content.tool_name)

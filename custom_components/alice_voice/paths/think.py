@@ -21,6 +21,7 @@ from homeassistant.helpers.json import json_dumps
 import probatio
 
 from ..backends.ollama import ChatChunk, OllamaError, format_keep_alive, think_value
+from ..claims import ClaimCheck
 from ..const import LOGGER, MAX_TOOL_ITERATIONS, Backend
 from ..coordinator import AliceVoiceCoordinator
 from ..errors import AliceVoiceTurnError, ollama_turn_error
@@ -118,12 +119,14 @@ class ToolLoop:
         budget: float | None = None,
         filler: str | None = None,
         should_stop: Callable[[], bool] | None = None,
+        claims: ClaimCheck | None = None,
     ) -> ThinkResult:
         """Run the loop until the model answers; raise AliceVoiceTurnError on failure.
 
         ``filler`` is streamed when the first round has no answer text after
         ``budget`` seconds. ``should_stop`` is asked after each round (a
-        guardrail may have taken the turn over).
+        guardrail may have taken the turn over). ``claims`` holds answer text
+        back until a tool has acted (see :mod:`..claims`).
         """
         settings = self.settings
         try:
@@ -161,6 +164,7 @@ class ToolLoop:
                     tools_allowed=tools is not None,
                     budget=budget if rounds == 1 else None,
                     filler=filler,
+                    claims=claims,
                 )
                 async for content in chat_log.async_add_delta_content_stream(agent_id, deltas):
                     added += 1
@@ -200,11 +204,14 @@ class ToolLoop:
         tools_allowed: bool,
         budget: float | None = None,
         filler: str | None = None,
+        claims: ClaimCheck | None = None,
     ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
         """Turn Ollama chunks into chat-log deltas (one assistant message)."""
         yield {"role": "assistant"}
         loop = asyncio.get_running_loop()
         deadline = None if budget is None or not filler else loop.time() + budget
+        held: list[str] | None = [] if claims is not None and claims.holds() else None
+        called = False
         iterator = aiter(stream)
         while True:
             next_chunk = asyncio.ensure_future(anext(iterator, None))
@@ -219,17 +226,25 @@ class ToolLoop:
             finally:
                 next_chunk.cancel()
             if chunk is None:
+                if held and claims is not None:
+                    text = claims.release("".join(held), with_tool_calls=called)
+                    if result.first_text_at is None:
+                        result.first_text_at = loop.time()
+                    yield {"content": text}
                 return
             delta: conversation.AssistantContentDeltaDict = {}
             if chunk.thinking:
                 delta["thinking_content"] = chunk.thinking
-            if chunk.content:
+            if chunk.content and held is not None:
+                held.append(chunk.content)  # said once it is known to be true
+            elif chunk.content:
                 delta["content"] = chunk.content
                 deadline = None
                 if result.first_text_at is None:
                     result.first_text_at = loop.time()
             if chunk.tool_calls:
                 deadline = None
+                called = True
                 if tools_allowed:
                     delta["tool_calls"] = [
                         llm.ToolInput(tool_name=call.name, tool_args=call.arguments)
@@ -283,6 +298,7 @@ class ThinkPath:
                 budget=step.budget,
                 filler=phrase(agent.language, "checking"),
                 should_stop=lambda: turn.pending is not None,
+                claims=ClaimCheck(turn, chat_log),
             )
         except AliceVoiceTurnError as err:
             if err.backend is not None:
