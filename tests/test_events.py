@@ -8,9 +8,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.alice_voice.const import CONF_EVENT_TRANSCRIPTS, CONF_OLLAMA_API_KEY
-from custom_components.alice_voice.events import EVENT_INTENT, EVENT_RESPONSE
+from custom_components.alice_voice.events import EVENT_INTENT, EVENT_RESPONSE, EVENT_TOOL_RESULT
 from custom_components.alice_voice.logbook import async_describe_events
-from simulators.ollama import OllamaTestServer
+from simulators.ollama import OllamaTestServer, ScriptedReply
 
 from .common import async_setup, converse, set_agent
 
@@ -125,3 +125,19 @@ async def test_logbook_describes_turns_in_the_homes_language(
     assert done["message"].endswith(" ms")
     failed = describers["alice_voice_response"](responses[1])
     assert "empty_input" in failed["message"]
+
+
+async def test_logbook_describes_tool_results(
+    hass: HomeAssistant, ollama_server: OllamaTestServer, init_integration: MockConfigEntry
+) -> None:
+    """A tool call in Alice's turn is described under the agent, with what it did."""
+    hass.config.language = "sv"
+    tools = async_capture_events(hass, EVENT_TOOL_RESULT)
+    ollama_server.add_rule(ScriptedReply(content="Klockan är tio."), after_tool=True)
+    ollama_server.add_rule(
+        ScriptedReply(tool_calls=[{"name": "llm__GetDateTime", "arguments": {}}])
+    )
+    await converse(hass, THINK)
+    described = _describers(hass)["alice_voice_tool_result"](tools[0])
+    assert described["entity_id"] == "conversation.alice"
+    assert described["message"].startswith("använde llm__GetDateTime: ")

@@ -12,7 +12,14 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util.event_type import EventType
 
 from .const import DOMAIN, Language, Source
-from .events import EVENT_INTENT, EVENT_RESPONSE, IntentEventData, ResponseEventData
+from .events import (
+    EVENT_INTENT,
+    EVENT_RESPONSE,
+    EVENT_TOOL_RESULT,
+    IntentEventData,
+    ResponseEventData,
+    ToolResultEventData,
+)
 from .router import Intent, RoutePath
 
 INTENTS: Final[dict[str, dict[str, str]]] = {
@@ -86,11 +93,15 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "intent": "hörde {intent} och {path}",
         "answered": "svarade genom {source} på {ms} ms",
         "failed": "kunde inte svara ({error})",
+        "tool_ok": "använde {tool}: {result}",
+        "tool_error": "fick ett fel från {tool}: {result}",
     },
     Language.ENGLISH: {
         "intent": "heard {intent} and {path}",
         "answered": "answered through {source} in {ms} ms",
         "failed": "could not answer ({error})",
+        "tool_ok": "used {tool}: {result}",
+        "tool_error": "got an error from {tool}: {result}",
     },
 }
 
@@ -115,7 +126,7 @@ def async_describe_events(
         [str, EventType[Any] | str, Callable[[Event[Any]], dict[str, Any]]], None
     ],
 ) -> None:
-    """Describe ``alice_voice_intent`` and ``alice_voice_response``."""
+    """Describe ``alice_voice_intent``, ``alice_voice_response`` and ``alice_voice_tool_result``."""
 
     @callback
     def describe_intent(event: Event[IntentEventData]) -> dict[str, Any]:
@@ -140,5 +151,18 @@ def async_describe_events(
             message = MESSAGES[language]["failed"].format(error=data["error"])
         return _entry(hass, data["agent_id"], message)
 
+    @callback
+    def describe_tool_result(event: Event[ToolResultEventData]) -> dict[str, Any]:
+        language = _language(hass)
+        data = event.data
+        key = "tool_ok" if data["status"] == "ok" else "tool_error"
+        message = MESSAGES[language][key].format(tool=data["tool"], result=data["result"])
+        entry = _entry(hass, data["agent_id"] or "", message)
+        if data["agent_id"] is None:
+            entry.pop(LOGBOOK_ENTRY_ENTITY_ID)
+            entry[LOGBOOK_ENTRY_NAME] = "Alice Voice"
+        return entry
+
     async_describe_event(DOMAIN, EVENT_INTENT, describe_intent)
     async_describe_event(DOMAIN, EVENT_RESPONSE, describe_response)
+    async_describe_event(DOMAIN, EVENT_TOOL_RESULT, describe_tool_result)
