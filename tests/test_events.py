@@ -33,6 +33,10 @@ async def test_events_without_and_with_transcripts(
     await converse(hass, THINK)
 
     (routed,) = intents
+    (answered,) = responses
+    # The first turn of a conversation: both events name the conversation it opened.
+    assert routed.data["conversation_id"] is not None
+    assert routed.data["conversation_id"] == answered.data["conversation_id"]
     assert routed.data["intent"] == "CALENDAR_QUERY"
     assert routed.data["path"] == "think"
     assert routed.data["reason"] == "complex_intent"
@@ -41,7 +45,6 @@ async def test_events_without_and_with_transcripts(
     assert routed.data["slots"]["date"]
     assert routed.data["route_ms"] >= 0
     assert "text" not in routed.data
-    (answered,) = responses
     assert answered.data["source"] == "local_ai"
     assert answered.data["success"] is True
     assert answered.data["error"] is None

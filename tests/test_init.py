@@ -104,4 +104,8 @@ async def test_other_subentry_types_get_no_agent(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-    assert [e.entity_id for e in entities] == ["conversation.alice"]
+    agents = [e.entity_id for e in entities if e.domain == "conversation"]
+    assert agents == ["conversation.alice"]
+    # Every other entity belongs to that one agent's device.
+    devices = {e.device_id for e in entities}
+    assert len(devices) == 1

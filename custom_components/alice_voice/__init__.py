@@ -18,17 +18,32 @@ from .classify import async_get_router_model, async_setup_classify
 from .const import DOMAIN
 from .coordinator import AliceVoiceCoordinator
 from .engine import AliceVoiceEngine
+from .frontend import async_setup_frontend
+from .hud import async_connect_hud
+from .metrics import Metrics
 from .models import AliceVoiceConfigEntry, AliceVoiceData
 from .router import IntentRouter, ModelLoadError
 from .status import AgentStatusTracker
+from .views import async_setup_views
+from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = (Platform.CONVERSATION,)
+PLATFORMS = (
+    Platform.BINARY_SENSOR,
+    Platform.CONVERSATION,
+    Platform.EVENT,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up what Alice shares between entries: the router's API view and service."""
+    """Set up what Alice shares between entries: the router's API, the HUD's websocket."""
     async_setup_classify(hass)
+    async_setup_views(hass)
+    async_setup_websocket_api(hass)
+    await async_setup_frontend(hass)
     return True
 
 
@@ -37,7 +52,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
     # The coordinator's first refresh checks Ollama (a rejected key starts
     # reauth, an unreachable server retries later) and loads the kept-warm
     # models; it closes its clients when the entry unloads or setup fails.
-    coordinator = AliceVoiceCoordinator(hass, entry)
+    metrics = Metrics()
+    coordinator = AliceVoiceCoordinator(hass, entry, metrics)
     await coordinator.async_config_entry_first_refresh()
     try:
         # Loaded once per Home Assistant, in the executor, shared by every entry.
@@ -48,11 +64,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         ) from err
     router = IntentRouter(model=model)
     status = AgentStatusTracker()
-    engine = AliceVoiceEngine(hass, coordinator=coordinator, router=router, status=status)
+    engine = AliceVoiceEngine(
+        hass, coordinator=coordinator, router=router, status=status, metrics=metrics
+    )
     entry.runtime_data = AliceVoiceData(
-        coordinator=coordinator, router=router, engine=engine, status=status
+        coordinator=coordinator, router=router, engine=engine, status=status, metrics=metrics
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_connect_hud(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 

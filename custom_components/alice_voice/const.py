@@ -35,6 +35,7 @@ CONF_FAST_BUDGET: Final = "fast_budget"
 CONF_THINK_BUDGET: Final = "think_budget"
 CONF_EVENT_TRANSCRIPTS: Final = "event_transcripts"
 CONF_DEFAULT_CALENDAR: Final = "default_calendar"
+CONF_MODE_BEFORE_PRIVACY: Final = "mode_before_privacy"  # restored when privacy goes off
 
 
 class Language(StrEnum):

@@ -53,6 +53,7 @@ from .const import (
     Backend,
 )
 from .errors import AUTH_FAILURES
+from .metrics import ErrorCounter, Metrics
 from .models import AgentConfig, AliceVoiceConfigEntry
 from .status import jsonable
 
@@ -117,7 +118,7 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
 
     config_entry: AliceVoiceConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: AliceVoiceConfigEntry, metrics: Metrics) -> None:
         """Build the Ollama client; the first refresh checks it and builds OpenAI's."""
         super().__init__(
             hass,
@@ -127,6 +128,7 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
             update_interval=timedelta(seconds=PROBE_INTERVAL),
         )
         self.data = BackendsHealth()
+        self.metrics = metrics
         self.ollama = build_ollama(entry.data)
         self.openai: openai.AsyncOpenAI | None = None
         self._realtime: dict[str, RealtimeBackend] = {}
@@ -223,6 +225,9 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
         health.consecutive_failures += 1
         health.last_error = key
         health.last_error_at = datetime.now(UTC)
+        self.metrics.count(
+            ErrorCounter.OPENAI if backend is Backend.OPENAI else ErrorCounter.LOCAL_AI
+        )
         if key in AUTH_FAILURES:
             self.config_entry.async_start_reauth(self.hass)
         self.async_update_listeners()
@@ -261,7 +266,10 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
     def mark_warm(self, agent: AgentConfig) -> None:
         """The agent's model answered: it stays loaded for its keep-alive."""
         keep = agent.think.keep_alive
+        was_ready = self.model_ready(agent.think.model)
         self._warm_until[agent.think.model] = float("inf") if keep < 0 else time.monotonic() + keep
+        if not was_ready:
+            self.async_update_listeners()
 
     @callback
     def async_prewarm(self, agent: AgentConfig) -> None:

@@ -24,6 +24,7 @@ reports. A backend that the coordinator knows to be down is not tried.
 """
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 import time
 from typing import Final
 
@@ -37,12 +38,14 @@ from .events import fire_intent, fire_response
 from .guardrails import Guardrails
 from .helpers import async_localized_message, with_home_time
 from .llm_data import LLMDataProvider
+from .metrics import Metrics
 from .models import CURRENT_TURN, AgentConfig, Turn
 from .paths import AnswerPath, PathKind, Step
 from .paths.canned import CannedPath
 from .paths.cloud import CloudPath
 from .paths.ha_intents import HaIntentsPath
 from .paths.think import ThinkPath
+from .reports import report_turn
 from .results import error_answer
 from .router import Intent, IntentRouter, RoutePath
 from .sessions import ConversationStates
@@ -64,12 +67,14 @@ class AliceVoiceEngine:
         coordinator: AliceVoiceCoordinator,
         router: IntentRouter,
         status: AgentStatusTracker,
+        metrics: Metrics,
     ) -> None:
-        """Initialize with the entry's coordinator, router and status tracker."""
+        """Initialize with the entry's coordinator, router, status tracker and metrics."""
         self.hass = hass
         self.coordinator = coordinator
         self.router = router
         self.status = status
+        self.metrics = metrics
         self.guardrails = Guardrails(hass)
         self.states = ConversationStates()
         llm_data = LLMDataProvider(hass)
@@ -90,8 +95,17 @@ class AliceVoiceEngine:
     ) -> conversation.ConversationResult:
         """Answer one turn; failures become a spoken message, never an exception."""
         key = user_input.satellite_id or user_input.device_id or chat_log.conversation_id
-        turn = Turn(agent=agent, entity_id=entity_id, user_input=user_input, key=key)
+        turn = Turn(
+            agent=agent,
+            entity_id=entity_id,
+            user_input=user_input,
+            key=key,
+            conversation_id=chat_log.conversation_id,
+        )
+        turn.on_first_text = partial(self.status.responding, agent.subentry_id)
         self.status.turn_started(agent.subentry_id)
+        if user_input.satellite_id:
+            self.status.satellite_seen(user_input.satellite_id, agent.subentry_id)
         result: conversation.ConversationResult | None = None
         token = CURRENT_TURN.set(turn)
         try:
@@ -269,14 +283,7 @@ class AliceVoiceEngine:
                 "path": decision.path if decision else None,
                 "intent": decision.intent if decision else None,
             }
-        self.status.turn_finished(
-            turn.agent.subentry_id,
-            duration_ms=turn.elapsed_ms(),
-            error=turn.error,
-            source=turn.source,
-            route=decision.path if decision else None,
-            intent=decision.intent if decision else None,
-        )
+        report_turn(self.status, self.metrics, turn, result)
         fire_response(self.hass, turn, result)
 
 

@@ -1,11 +1,34 @@
-"""Base entity for Alice Voice: one device per agent (conversation subentry)."""
+"""Base entities for Alice Voice: one device per agent (conversation subentry)."""
+
+from collections.abc import Iterator
+from typing import override
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity import Entity
 
-from .const import CONF_LOCAL_MODEL, DEFAULT_LOCAL_MODEL, DOMAIN
-from .models import AliceVoiceConfigEntry
+from .const import CONF_LOCAL_MODEL, DEFAULT_LOCAL_MODEL, DOMAIN, SUBENTRY_CONVERSATION
+from .models import AgentConfig, AliceVoiceConfigEntry
+from .status import AgentStatus
+
+
+def agent_subentries(entry: AliceVoiceConfigEntry) -> Iterator[ConfigSubentry]:
+    """The entry's agents (conversation subentries)."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_CONVERSATION:
+            yield subentry
+
+
+def agent_device(subentry: ConfigSubentry) -> dr.DeviceInfo:
+    """The device of one agent."""
+    return dr.DeviceInfo(
+        identifiers={(DOMAIN, subentry.subentry_id)},
+        name=subentry.title,
+        manufacturer="Alice Voice",
+        model=subentry.data.get(CONF_LOCAL_MODEL, DEFAULT_LOCAL_MODEL),
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
 
 
 class AliceVoiceEntity(Entity):
@@ -17,10 +40,33 @@ class AliceVoiceEntity(Entity):
         """Initialize the entity and its device."""
         self.entry = entry
         self.subentry = subentry
-        self._attr_device_info = dr.DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            manufacturer="Alice Voice",
-            model=subentry.data.get(CONF_LOCAL_MODEL, DEFAULT_LOCAL_MODEL),
-            entry_type=dr.DeviceEntryType.SERVICE,
-        )
+        self.agent = AgentConfig.from_subentry(subentry)
+        self._attr_device_info = agent_device(subentry)
+
+
+class AliceVoiceStatusEntity(AliceVoiceEntity):
+    """An entity that shows part of its agent's status, pushed as it changes."""
+
+    _attr_should_poll = False
+
+    def __init__(self, entry: AliceVoiceConfigEntry, subentry: ConfigSubentry, key: str) -> None:
+        """Initialize; ``key`` names what the entity shows (its unique id's suffix)."""
+        super().__init__(entry, subentry)
+        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
+        self._attr_translation_key = key
+
+    @property
+    def status(self) -> AgentStatus:
+        """The agent's status."""
+        return self.entry.runtime_data.status.agent(self.subentry.subentry_id)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the agent's status."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.entry.runtime_data.status.async_add_listener(self._handle_status))
+
+    @callback
+    def _handle_status(self, key: str) -> None:
+        if key == self.subentry.subentry_id:
+            self.async_write_ha_state()

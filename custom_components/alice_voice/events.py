@@ -92,7 +92,7 @@ def fire_intent(hass: HomeAssistant, turn: Turn) -> None:
         "reason": decision.reason,
         "language": decision.language,
         "slots": dict(decision.slots),
-        "conversation_id": turn.user_input.conversation_id,
+        "conversation_id": turn.conversation_id,
         "device_id": turn.user_input.device_id,
         "satellite_id": turn.user_input.satellite_id,
         "route_ms": round(turn.route_ms or 0.0, 3),
@@ -115,7 +115,7 @@ def fire_response(
         "escalated": turn.escalated,
         "unconfirmed_claim": turn.unconfirmed_claim,
         "tools": list(turn.tools_used),
-        "conversation_id": result.conversation_id if result else None,
+        "conversation_id": turn.conversation_id,
         "device_id": turn.user_input.device_id,
         "satellite_id": turn.user_input.satellite_id,
         "latency_ms": {

@@ -1,6 +1,6 @@
 """Alice's data: an agent's settings, a turn in progress, and a loaded entry's runtime data."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 import time
@@ -37,6 +37,7 @@ from .router import RouteDecision
 if TYPE_CHECKING:
     from .coordinator import AliceVoiceCoordinator
     from .engine import AliceVoiceEngine
+    from .metrics import Metrics
     from .router import IntentRouter
     from .status import AgentStatusTracker
 
@@ -125,6 +126,7 @@ class Turn:
     entity_id: str
     user_input: conversation.ConversationInput
     key: str  # the satellite, device or conversation whose state the turn shares
+    conversation_id: str | None = None  # the chat log's (new on a first turn)
     started: float = field(default_factory=time.monotonic)
     decision: RouteDecision | None = None
     source: Source = Source.LOCAL_FALLBACK
@@ -139,6 +141,7 @@ class Turn:
     llm_data: bool = False  # the chat log has the agent's prompt and tools
     live_context: bool = False  # ... with the home's live state in the prompt
     unconfirmed_claim: bool = False  # a model claimed an action no tool did (not passed on)
+    on_first_text: Callable[[], None] | None = None  # told once, when the first words are out
 
     def elapsed_ms(self, at: float | None = None) -> float:
         """Milliseconds from the start of the turn to ``at`` (default now)."""
@@ -148,6 +151,8 @@ class Turn:
         """Record when the first answer text arrived (the first call wins)."""
         if self.first_text_at is None:
             self.first_text_at = at if at is not None else time.monotonic()
+            if self.on_first_text is not None:
+                self.on_first_text()
 
 
 #: The turn Alice's engine is running in this task (tools read the agent and satellite).
@@ -167,6 +172,7 @@ class AliceVoiceData:
     router: IntentRouter
     engine: AliceVoiceEngine
     status: AgentStatusTracker
+    metrics: Metrics
 
 
 type AliceVoiceConfigEntry = ConfigEntry[AliceVoiceData]

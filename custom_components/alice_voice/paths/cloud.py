@@ -22,10 +22,12 @@ import probatio
 
 from ..backends.realtime_types import (
     ContextMessage,
+    RealtimeConnectionError,
     RealtimeError,
     RealtimeEvent,
     RealtimeFunctionCall,
     RealtimeSessionConfig,
+    RealtimeSessionExpired,
     RealtimeTextDelta,
     RealtimeTool,
 )
@@ -35,6 +37,7 @@ from ..coordinator import AliceVoiceCoordinator
 from ..errors import realtime_turn_error
 from ..guardrails import LIVE_CONTEXT_SUFFIX, Guardrails
 from ..llm_data import LLMDataProvider
+from ..metrics import ErrorCounter
 from ..models import Turn
 from ..results import model_answer
 from . import Step
@@ -105,7 +108,7 @@ def tool_outputs(chat_log: conversation.ChatLog) -> list[tuple[str, str]]:
 
 
 async def _deltas(
-    stream: AsyncIterator[RealtimeEvent], result: CloudResult, claims: ClaimCheck
+    stream: AsyncIterator[RealtimeEvent], result: CloudResult, turn: Turn, claims: ClaimCheck
 ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
     """Turn Realtime events into chat-log deltas (one assistant message).
 
@@ -123,6 +126,7 @@ async def _deltas(
             elif event.text:
                 if result.first_text_at is None:
                     result.first_text_at = loop.time()
+                    turn.text_started(result.first_text_at)
                 yield {"content": event.text}
         elif isinstance(event, RealtimeFunctionCall):
             if event.name == ESCALATE_TOOL_NAME:
@@ -137,6 +141,7 @@ async def _deltas(
     if held:
         if result.first_text_at is None:
             result.first_text_at = loop.time()
+            turn.text_started(result.first_text_at)
         yield {"content": claims.release("".join(held), with_tool_calls=called)}
 
 
@@ -167,7 +172,7 @@ async def async_run_realtime(
     for _ in range(MAX_TOOL_ITERATIONS):
         async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
             async for content in chat_log.async_add_delta_content_stream(
-                turn.entity_id, _deltas(stream, result, claims)
+                turn.entity_id, _deltas(stream, result, turn, claims)
             ):
                 if isinstance(content, conversation.ToolResultContent):
                     result.tools_used.append(content.tool_name)
@@ -231,6 +236,8 @@ class CloudPath:
                 backend, turn, chat_log, config=config, first_delta_timeout=step.budget
             )
         except RealtimeError as err:
+            if isinstance(err, RealtimeConnectionError | RealtimeSessionExpired):
+                self.coordinator.metrics.count(ErrorCounter.WEBSOCKET)
             error = realtime_turn_error(err)
             LOGGER.warning("The cloud did not answer (%s: %s)", error.key, type(err).__name__)
             self.coordinator.report_failure(Backend.OPENAI, error.key)

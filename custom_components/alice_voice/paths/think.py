@@ -120,6 +120,7 @@ class ToolLoop:
         filler: str | None = None,
         should_stop: Callable[[], bool] | None = None,
         claims: ClaimCheck | None = None,
+        on_text: Callable[[float], None] | None = None,
     ) -> ThinkResult:
         """Run the loop until the model answers; raise AliceVoiceTurnError on failure.
 
@@ -165,6 +166,7 @@ class ToolLoop:
                     budget=budget if rounds == 1 else None,
                     filler=filler,
                     claims=claims,
+                    on_text=on_text,
                 )
                 async for content in chat_log.async_add_delta_content_stream(agent_id, deltas):
                     added += 1
@@ -205,10 +207,19 @@ class ToolLoop:
         budget: float | None = None,
         filler: str | None = None,
         claims: ClaimCheck | None = None,
+        on_text: Callable[[float], None] | None = None,
     ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
-        """Turn Ollama chunks into chat-log deltas (one assistant message)."""
+        """Turn Ollama chunks into chat-log deltas (one assistant message).
+
+        ``on_text`` is told when the first words go out (the filler counts).
+        """
         yield {"role": "assistant"}
         loop = asyncio.get_running_loop()
+
+        def first_words() -> None:
+            if on_text is not None:
+                on_text(loop.time())
+
         deadline = None if budget is None or not filler else loop.time() + budget
         held: list[str] | None = [] if claims is not None and claims.holds() else None
         called = False
@@ -221,6 +232,7 @@ class ToolLoop:
                     if not done:
                         # Over budget without answer text: say something now.
                         deadline = None
+                        first_words()
                         yield {"content": f"{filler} "}
                 chunk = await next_chunk
             finally:
@@ -230,6 +242,7 @@ class ToolLoop:
                     text = claims.release("".join(held), with_tool_calls=called)
                     if result.first_text_at is None:
                         result.first_text_at = loop.time()
+                    first_words()
                     yield {"content": text}
                 return
             delta: conversation.AssistantContentDeltaDict = {}
@@ -242,6 +255,7 @@ class ToolLoop:
                 deadline = None
                 if result.first_text_at is None:
                     result.first_text_at = loop.time()
+                first_words()
             if chunk.tool_calls:
                 deadline = None
                 called = True
@@ -299,6 +313,7 @@ class ThinkPath:
                 filler=phrase(agent.language, "checking"),
                 should_stop=lambda: turn.pending is not None,
                 claims=ClaimCheck(turn, chat_log),
+                on_text=turn.text_started,
             )
         except AliceVoiceTurnError as err:
             if err.backend is not None:

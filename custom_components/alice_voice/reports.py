@@ -1,0 +1,64 @@
+"""What a finished turn reports: its summary for the HUD, and its latencies for the metrics."""
+
+from homeassistant.components import conversation
+
+from .metrics import Histogram, Metrics
+from .models import Turn
+from .router import RoutePath
+from .status import AgentStatusTracker, Latency, PathUse, TurnSummary
+
+
+def turn_summary(turn: Turn, result: conversation.ConversationResult | None) -> TurnSummary:
+    """The HUD's view of a finished turn; the words only when the agent allows it."""
+    decision = turn.decision
+    total = turn.elapsed_ms()
+    latency = {Latency.END_TO_END.value: round(total, 1)}
+    if decision is not None:
+        latency[Latency.ROUTER.value] = round(turn.route_ms or 0.0, 3)
+        thinking = decision.path is RoutePath.THINK or turn.escalated
+        first = turn.elapsed_ms(turn.first_text_at) if turn.first_text_at is not None else total
+        latency[(Latency.THINK if thinking else Latency.FAST).value] = round(first, 1)
+    response = None
+    if result is not None and turn.agent.event_transcripts:
+        response = result.response.speech.get("plain", {}).get("speech")
+    return TurnSummary(
+        intent=decision.intent if decision else None,
+        confidence=round(decision.confidence, 4) if decision else None,
+        path=decision.path if decision else None,
+        reason=decision.reason if decision else None,
+        source=turn.source,
+        tools=tuple(turn.tools_used),
+        error=turn.error,
+        escalated=turn.escalated,
+        fallback_from=turn.fallback_from,
+        latency_ms=latency,
+        text=turn.user_input.text if turn.agent.event_transcripts else None,
+        response=response,
+    )
+
+
+HISTOGRAMS = {
+    Latency.ROUTER: Histogram.ROUTING,
+    Latency.FAST: Histogram.FAST,
+    Latency.THINK: Histogram.THINK,
+    Latency.END_TO_END: Histogram.END_TO_END,
+}
+
+
+def report_turn(
+    status: AgentStatusTracker,
+    metrics: Metrics,
+    turn: Turn,
+    result: conversation.ConversationResult | None,
+) -> TurnSummary:
+    """Put the finished turn in the agent's status and the entry's metrics."""
+    summary = turn_summary(turn, result)
+    agent_id = turn.agent.subentry_id
+    status.turn_finished(agent_id, summary)
+    for kind, value in summary.latency_ms.items():
+        metrics.observe(HISTOGRAMS[Latency(kind)], turn.entity_id, value)
+    if summary.confidence is not None:
+        metrics.set_confidence(turn.entity_id, summary.confidence)
+    agent = status.agent(agent_id)
+    metrics.set_path_usage(turn.entity_id, {path: agent.path_share(path) for path in PathUse})
+    return summary
