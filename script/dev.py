@@ -14,7 +14,9 @@ project's simulated Ollama (scripted answers that switch the demo lights), unles
 
 import asyncio
 import base64
+from collections.abc import Collection
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
 import os
@@ -32,15 +34,46 @@ from homeassistant.util.ulid import ulid_now
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config"
-STORAGE = CONFIG / ".storage"
 VENV_BIN = Path(sys.executable).parent
 
-PORT = int(os.environ.get("ALICE_DEV_PORT", "8123"))
-USER = os.environ.get("ALICE_DEV_USER", "admin")
-PASSWORD = os.environ.get("ALICE_DEV_PASSWORD", "alice-dev")
-BASE = f"http://127.0.0.1:{PORT}"
-CLIENT_ID = f"{BASE}/"
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A Home Assistant on 127.0.0.1: its config folder, port and admin login.
+
+    ``script/e2e_card`` seeds and drives its own throwaway instance with the
+    functions below; ``script/develop`` uses :data:`DEV`.
+    """
+
+    config: Path
+    port: int
+    user: str
+    password: str
+
+    @property
+    def storage(self) -> Path:
+        """The .storage folder."""
+        return self.config / ".storage"
+
+    @property
+    def base(self) -> str:
+        """The URL Home Assistant answers on."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id the login uses (the frontend's own)."""
+        return f"{self.base}/"
+
+
+DEV = Instance(
+    config=CONFIG,
+    port=int(os.environ.get("ALICE_DEV_PORT", "8123")),
+    user=os.environ.get("ALICE_DEV_USER", "admin"),
+    password=os.environ.get("ALICE_DEV_PASSWORD", "alice-dev"),
+)
 
 # Demo device name -> (area, Swedish name)
 DEVICES = {
@@ -68,19 +101,23 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def read_store(key: str) -> dict[str, Any] | None:
+def read_store(instance: Instance, key: str) -> dict[str, Any] | None:
     """Return a .storage file's content, or None."""
-    path = STORAGE / key
+    path = instance.storage / key
     if not path.exists():
         return None
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def write_store(key: str, version: int, minor: int, data: dict[str, Any]) -> None:
+def write_store(
+    instance: Instance, key: str, version: int, minor: int, data: dict[str, Any]
+) -> None:
     """Write a .storage file in Home Assistant's format."""
-    STORAGE.mkdir(parents=True, exist_ok=True)
+    instance.storage.mkdir(parents=True, exist_ok=True)
     payload = {"version": version, "minor_version": minor, "key": key, "data": data}
-    (STORAGE / key).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    (instance.storage / key).write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
 
 
 def port_in_use(port: int) -> bool:
@@ -100,16 +137,17 @@ def free_port() -> int:
 # --- seeding ------------------------------------------------------------------------------
 
 
-def seed_http() -> None:
+def seed_http(instance: Instance) -> None:
     """Bind to 127.0.0.1 only, with no pending trial config (see testing.md)."""
     write_store(
+        instance,
         "http",
         2,
         2,
         {
             "stable": {
                 "server_host": ["127.0.0.1"],
-                "server_port": PORT,
+                "server_port": instance.port,
                 "cors_allowed_origins": ["https://cast.home-assistant.io"],
                 "login_attempts_threshold": -1,
                 "ip_ban_enabled": True,
@@ -125,24 +163,36 @@ def seed_http() -> None:
     )
 
 
-def seed_onboarding() -> None:
+def seed_onboarding(instance: Instance) -> None:
     """Skip onboarding: its core_config step would add integrations that need the internet."""
-    write_store("onboarding", 4, 1, {"done": ["user", "core_config", "analytics", "integration"]})
+    write_store(
+        instance, "onboarding", 4, 1, {"done": ["user", "core_config", "analytics", "integration"]}
+    )
 
 
-def seed_user() -> None:
+def seed_user(instance: Instance, *, quiet: bool = False) -> None:
     """Create the admin login, or reset its password to the requested one."""
-    store = read_store("auth_provider.homeassistant")
+    store = read_store(instance, "auth_provider.homeassistant")
     users = store["data"]["users"] if store else []
-    existing = next((u for u in users if u["username"] == USER), None)
+    existing = next((u for u in users if u["username"] == instance.user), None)
     if existing is not None and bcrypt.checkpw(
-        PASSWORD.encode(), base64.b64decode(existing["password"])
+        instance.password.encode(), base64.b64decode(existing["password"])
     ):
         return
     command = "change_password" if existing else "add"
-    say(f"{'updating' if existing else 'creating'} the login {USER!r}")
+    if not quiet:
+        say(f"{'updating' if existing else 'creating'} the login {instance.user!r}")
     subprocess.run(
-        [str(VENV_BIN / "hass"), "--script", "auth", "-c", str(CONFIG), command, USER, PASSWORD],
+        [
+            str(VENV_BIN / "hass"),
+            "--script",
+            "auth",
+            "-c",
+            str(instance.config),
+            command,
+            instance.user,
+            instance.password,
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -170,8 +220,14 @@ def _entry(domain: str, title: str, data: dict[str, Any], **extra: Any) -> dict[
     }
 
 
-def seed_config_entries(ollama_url: str) -> None:
-    """Upsert the Alice Voice, demo and local calendar entries."""
+def seed_config_entries(
+    instance: Instance, ollama_url: str, agent_options: dict[str, Any] | None = None
+) -> None:
+    """Upsert the Alice Voice, demo and local calendar entries.
+
+    ``agent_options`` change a new agent's defaults (the e2e test lets the card
+    show the words).
+    """
     sys.path.insert(0, str(REPO))
     from custom_components.alice_voice.const import (  # noqa: PLC0415 - after sys.path
         CONF_LANGUAGE,
@@ -182,7 +238,7 @@ def seed_config_entries(ollama_url: str) -> None:
         DOMAIN,
     )
 
-    store = read_store("core.config_entries")
+    store = read_store(instance, "core.config_entries")
     entries: list[dict[str, Any]] = store["data"]["entries"] if store else []
     by_domain = {entry["domain"]: entry for entry in entries}
 
@@ -204,6 +260,7 @@ def seed_config_entries(ollama_url: str) -> None:
                     **DEFAULT_CONVERSATION_OPTIONS,
                     CONF_LANGUAGE: "sv",
                     "llm_hass_api": ["assist"],
+                    **(agent_options or {}),
                 },
                 "subentry_id": ulid_now(),
                 "subentry_type": "conversation",
@@ -221,49 +278,83 @@ def seed_config_entries(ollama_url: str) -> None:
                 {"calendar_name": "Familjen", "import": "create_empty", "storage_key": "familjen"},
             )
         )
-    write_store("core.config_entries", 1, 5, {"entries": entries})
+    write_store(instance, "core.config_entries", 1, 5, {"entries": entries})
+
+
+def seed(
+    instance: Instance,
+    ollama_url: str,
+    agent_options: dict[str, Any] | None = None,
+    *,
+    quiet: bool = False,
+) -> None:
+    """Everything ``hass`` needs in .storage before it starts."""
+    seed_http(instance)
+    seed_onboarding(instance)
+    seed_user(instance, quiet=quiet)
+    seed_config_entries(instance, ollama_url, agent_options)
 
 
 # --- after start: areas, device names, pipeline --------------------------------------
 
 
-async def wait_ready(session: aiohttp.ClientSession, hass: subprocess.Popen[bytes]) -> None:
-    """Wait until the frontend answers (or hass died)."""
-    for _ in range(600):
+async def wait_ready(
+    session: aiohttp.ClientSession,
+    hass: subprocess.Popen[bytes],
+    instance: Instance,
+    within: float = 300,
+) -> None:
+    """Wait until the frontend answers (or hass died), up to ``within`` seconds."""
+    for _ in range(int(within * 2)):
         if hass.poll() is not None:
             raise SystemExit(f"Home Assistant exited early with code {hass.returncode}")
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with session.get(f"{BASE}/manifest.json", timeout=aiohttp.ClientTimeout(2)) as r:
+            async with session.get(
+                f"{instance.base}/manifest.json", timeout=aiohttp.ClientTimeout(2)
+            ) as r:
                 if r.status == 200:
                     return
         await asyncio.sleep(0.5)
-    raise SystemExit("Home Assistant did not answer within 5 minutes")
+    raise SystemExit(f"Home Assistant did not answer within {within:.0f} s")
 
 
-async def login(session: aiohttp.ClientSession) -> str:
-    """Log in as the admin through the login flow; return an access token."""
+async def login_tokens(session: aiohttp.ClientSession, instance: Instance) -> dict[str, Any]:
+    """Log in as the admin through the login flow; return the token response."""
     async with session.post(
-        f"{BASE}/auth/login_flow",
+        f"{instance.base}/auth/login_flow",
         json={
-            "client_id": CLIENT_ID,
+            "client_id": instance.client_id,
             "handler": ["homeassistant", None],
-            "redirect_uri": CLIENT_ID,
+            "redirect_uri": instance.client_id,
         },
     ) as response:
         flow = await response.json()
     async with session.post(
-        f"{BASE}/auth/login_flow/{flow['flow_id']}",
-        json={"client_id": CLIENT_ID, "username": USER, "password": PASSWORD},
+        f"{instance.base}/auth/login_flow/{flow['flow_id']}",
+        json={
+            "client_id": instance.client_id,
+            "username": instance.user,
+            "password": instance.password,
+        },
     ) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
-        raise SystemExit(f"Could not log in as {USER!r}: {result.get('errors')}")
+        raise SystemExit(f"Could not log in as {instance.user!r}: {result.get('errors')}")
     async with session.post(
-        f"{BASE}/auth/token",
-        data={"grant_type": "authorization_code", "code": result["result"], "client_id": CLIENT_ID},
+        f"{instance.base}/auth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": result["result"],
+            "client_id": instance.client_id,
+        },
     ) as response:
-        tokens = await response.json()
-    return str(tokens["access_token"])
+        tokens: dict[str, Any] = await response.json()
+    return tokens
+
+
+async def login(session: aiohttp.ClientSession, instance: Instance) -> str:
+    """Log in as the admin through the login flow; return an access token."""
+    return str((await login_tokens(session, instance))["access_token"])
 
 
 class Websocket:
@@ -287,9 +378,17 @@ class Websocket:
                 return reply["result"]
 
 
-async def seed_home(session: aiohttp.ClientSession, token: str) -> dict[str, Any]:
-    """Areas, Swedish device names and the Alice pipeline; return Alice's state."""
-    async with session.ws_connect(f"{BASE}/api/websocket") as raw:
+async def seed_home(
+    session: aiohttp.ClientSession,
+    token: str,
+    instance: Instance,
+    wait_for: Collection[str] = tuple(DEVICES),
+) -> dict[str, Any]:
+    """Areas, Swedish device names and the Alice pipeline; return Alice's state.
+
+    Waits up to 10 s for the demo devices named in ``wait_for`` to appear.
+    """
+    async with session.ws_connect(f"{instance.base}/api/websocket") as raw:
         await raw.receive_json()
         await raw.send_json({"type": "auth", "access_token": token})
         if (await raw.receive_json())["type"] != "auth_ok":
@@ -304,7 +403,7 @@ async def seed_home(session: aiohttp.ClientSession, token: str) -> dict[str, Any
         # Demo devices appear while the demo entry sets up: wait for them briefly.
         for _ in range(40):
             devices = await ws.call("config/device_registry/list")
-            if sum(d["name"] in DEVICES for d in devices) >= len(DEVICES):
+            if sum(d["name"] in wait_for for d in devices) >= len(wait_for):
                 break
             await asyncio.sleep(0.25)
         for device in devices:
@@ -423,13 +522,13 @@ def choose_ollama() -> tuple[str, subprocess.Popen[bytes] | None, str]:
 async def after_start(hass: subprocess.Popen[bytes], ollama_line: str) -> None:
     """Seed the running instance and print how to use it."""
     async with aiohttp.ClientSession() as session:
-        await wait_ready(session, hass)
-        token = await login(session)
-        alice = await seed_home(session, token)
+        await wait_ready(session, hass, DEV)
+        token = await login(session, DEV)
+        alice = await seed_home(session, token, DEV)
     state = alice.get("state", "missing")
     say("")
-    say(f"Home Assistant: {BASE}")
-    say(f"Login:          {USER} / {PASSWORD}")
+    say(f"Home Assistant: {DEV.base}")
+    say(f"Login:          {DEV.user} / {DEV.password}")
     say(ollama_line)
     if state == "loaded" and alice.get("agent"):
         say(f"Alice:          {alice['agent']} is ready; Assist pipeline 'Alice' is preferred")
@@ -441,20 +540,17 @@ async def after_start(hass: subprocess.Popen[bytes], ollama_line: str) -> None:
 
 def run() -> int:
     """Seed, start hass, seed the running instance, wait."""
-    if port_in_use(PORT):
-        say(f"port {PORT} is in use; set ALICE_DEV_PORT to another port")
+    if port_in_use(DEV.port):
+        say(f"port {DEV.port} is in use; set ALICE_DEV_PORT to another port")
         return 1
     ollama_url, simulated, ollama_line = choose_ollama()
-    seed_http()
-    seed_onboarding()
-    seed_user()
-    seed_config_entries(ollama_url)
+    seed(DEV, ollama_url)
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     code = 0
     try:
         while True:
-            say(f"starting Home Assistant {BASE} (config: {CONFIG.relative_to(REPO)}/)")
+            say(f"starting Home Assistant {DEV.base} (config: {CONFIG.relative_to(REPO)}/)")
             hass = subprocess.Popen(
                 [str(VENV_BIN / "hass"), "-c", str(CONFIG), "--skip-pip"], cwd=REPO, env=env
             )
