@@ -12,6 +12,10 @@ so their work does not count as Home Assistant's event-loop lag.
 opens the chat session and chat log with a delta listener, then calls
 ``conversation.async_converse``; the listener timestamps the first streamed
 answer text and the first sentence ready for TTS.
+
+``BenchHome(http=True)`` also serves Home Assistant's HTTP API and websocket on a
+free 127.0.0.1 port, and :meth:`BenchHome.websocket` connects an authenticated
+client (:class:`BenchWebSocket`) to it over TCP, as a dashboard would.
 """
 
 # The repository's (empty) custom_components package, before Home Assistant puts its
@@ -20,12 +24,15 @@ answer text and the first sentence ready for TTS.
 import custom_components  # noqa: F401  # isort: skip
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Coroutine
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+import json
 import logging
 import re
+import socket
 import sys
 import threading
 import time
@@ -33,7 +40,9 @@ import types
 from typing import Any, Final, Self
 from unittest.mock import patch
 
+import aiohttp
 from homeassistant import loader
+from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
@@ -56,6 +65,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     async_test_home_assistant,
+    mock_storage,
 )
 
 from simulators.ollama import CostModel, OllamaTestServer
@@ -107,6 +117,7 @@ LIGHT_AREAS: Final = {
 # A sentence is ready for TTS once it ends: . ! ? or … followed by a space or the end.
 SENTENCE_END: Final = re.compile(r"[.!?…](\s|$)")
 PIPELINE_STREAM_CHARS: Final = 60  # homeassistant.components.assist_pipeline STREAM_RESPONSE_CHARS
+HTTP_HOST: Final = "127.0.0.1"  # BenchHome.start_http serves here only
 
 
 @dataclass(slots=True, frozen=True)
@@ -211,12 +222,120 @@ class LoopLag:
             self.samples.append(max(0.0, time.perf_counter() - before - self.interval))
 
 
+def free_port(host: str = HTTP_HOST) -> int:
+    """A TCP port free on ``host`` right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _http_store(port: int) -> dict[str, Any]:
+    """The ``http`` store's content: 127.0.0.1 only, no pending trial config.
+
+    Since 2026.x the HTTP settings live in ``.storage/http`` (YAML is migrated
+    once, as a pending trial that is reverted later), so the bench gives
+    Home Assistant a stable stored config, the way ``script/dev.py`` seeds one.
+    """
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {
+            "stable": {
+                "server_host": [HTTP_HOST],
+                "server_port": port,
+                "cors_allowed_origins": [],
+                "login_attempts_threshold": -1,
+                "ip_ban_enabled": False,
+                "ssl_profile": "modern",
+                "use_x_frame_options": True,
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+
+
+class BenchWebSocket:
+    """An authenticated client of Home Assistant's websocket API, over TCP.
+
+    Made by :meth:`BenchHome.websocket`; it timestamps each frame as it arrives.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Wrap a connected websocket (before authentication)."""
+        self._session = session
+        self._ws = ws
+        self._next_id = 1
+        self._pending: deque[tuple[float, dict[str, Any]]] = deque()
+        self.coalesce = False  # whether Home Assistant may put several messages in a frame
+        self.frames = 0
+        self.bytes_received = 0  # characters of every frame's text (JSON: about bytes)
+
+    def next_id(self) -> int:
+        """A message id not used yet on this connection."""
+        message_id = self._next_id
+        self._next_id += 1
+        return message_id
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        """Send one command."""
+        await self._ws.send_str(json.dumps(message))
+
+    async def _frame(self) -> tuple[float, list[dict[str, Any]]]:
+        frame = await self._ws.receive()
+        arrived = time.perf_counter()
+        if frame.type is not aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"websocket closed: {frame.type.name} {frame.extra or ''}")
+        self.frames += 1
+        self.bytes_received += len(frame.data)
+        data = json.loads(frame.data)
+        return arrived, data if isinstance(data, list) else [data]
+
+    async def receive(self) -> tuple[float, list[dict[str, Any]]]:
+        """The next frame: ``time.perf_counter()`` on its arrival and its messages.
+
+        The timestamp is taken as soon as aiohttp hands the frame over, before it
+        is parsed. A frame holds one message, or a list of them with coalescing
+        on (``supported_features``). Messages a :meth:`receive_json` left over
+        come first, with their frame's time.
+        """
+        if self._pending:
+            arrived = self._pending[0][0]
+            messages = [message for _, message in self._pending]
+            self._pending.clear()
+            return arrived, messages
+        return await self._frame()
+
+    async def receive_json(self) -> dict[str, Any]:
+        """The next message (the rest of a coalesced frame waits for the next call)."""
+        if not self._pending:
+            arrived, messages = await self._frame()
+            self._pending.extend((arrived, message) for message in messages)
+        return self._pending.popleft()[1]
+
+    async def close(self) -> None:
+        """Close the websocket and the session (again is harmless)."""
+        if not self._ws.closed:
+            await self._ws.close()
+        if not self._session.closed:
+            await self._session.close()
+
+
 class BenchHome:
     """Home Assistant, a Swedish demo home, the simulated servers and the agents."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        """Configure; enter with ``async with``."""
+    def __init__(self, settings: Settings | None = None, *, http: bool = False) -> None:
+        """Configure; enter with ``async with``.
+
+        ``http``: serve Home Assistant's HTTP API and websocket on a free
+        127.0.0.1 port (see :meth:`start_http`, :meth:`websocket`).
+        """
         self.settings = settings or Settings()
+        self.serve_http = http
         self.servers = ServerThread()
         self.ollama: OllamaTestServer | None = None
         self.realtime: RealtimeTestServer | None = None
@@ -224,6 +343,7 @@ class BenchHome:
         self._stack = contextlib.AsyncExitStack()
         self._hass: HomeAssistant | None = None
         self._filler: str | None = None
+        self.http_url: str | None = None  # set by start_http
 
     @property
     def hass(self) -> HomeAssistant:
@@ -256,6 +376,8 @@ class BenchHome:
         hass.config.language = "sv"
         hass.config.country = "SE"
         await hass.config.async_set_time_zone("Europe/Stockholm")
+        if self.serve_http:
+            await self.start_http()  # before conversation, which depends on http
         assert await async_setup_component(hass, "homeassistant", {})
         assert await async_setup_component(hass, "conversation", {})
         await self._demo_home()
@@ -309,6 +431,76 @@ class BenchHome:
             for state in self.hass.states.async_all()
             if async_should_expose(self.hass, conversation.DOMAIN, state.entity_id)
         )
+
+    # --- HTTP and websocket ------------------------------------------------------------
+
+    async def start_http(self) -> str:
+        """Serve Home Assistant's HTTP API and websocket on a free 127.0.0.1 port.
+
+        Called on entering a ``BenchHome(http=True)``, before ``conversation``
+        (which depends on ``http``, as Alice does) would set ``http`` up with
+        whatever the test config dir has stored. From here on Home Assistant's
+        storage is kept in memory (``mock_storage``): the ``http`` store is seeded
+        with this port, and nothing (users, tokens, registries) is written to the
+        shared test config dir. Serving starts at once, as it would on
+        ``EVENT_HOMEASSISTANT_START``; Home Assistant's stop (``__aexit__``) stops
+        the server. Returns the URL.
+        """
+        hass = self.hass
+        assert "http" not in hass.config.components, "use BenchHome(http=True)"
+        port = free_port()
+        self._stack.enter_context(mock_storage({"http": _http_store(port)}))
+        assert await async_setup_component(hass, "http", {})
+        assert await async_setup_component(hass, "websocket_api", {})
+        assert hass.http.server_port == port, "the http config was not the bench's"
+        # The test instance is already running, so the start event that would serve
+        # (http waits for it, or for the frontend) has been and gone: start it here.
+        await hass.http.start()
+        self.http_url = f"http://{HTTP_HOST}:{port}"
+        return self.http_url
+
+    async def websocket(self, *, coalesce: bool = True) -> BenchWebSocket:
+        """A websocket client connected to ``/api/websocket`` over TCP, authenticated.
+
+        It logs in as an administrator with a fresh access token, the way a
+        dashboard does, and, like the frontend's library (home-assistant-js-websocket),
+        asks for coalesced messages as its first command (``supported_features``,
+        id 1) unless ``coalesce`` is False. Close it (``await client.close()``)
+        before leaving the ``BenchHome``; it is closed then anyway.
+        """
+        hass = self.hass
+        url = self.http_url
+        assert url is not None, "use BenchHome(http=True)"
+        user = await hass.auth.async_create_user("Alice bench", group_ids=[GROUP_ID_ADMIN])
+        refresh_token = await hass.auth.async_create_refresh_token(user, f"{url}/")
+        access_token = hass.auth.async_create_access_token(refresh_token)
+        session = aiohttp.ClientSession()
+        try:
+            ws = await session.ws_connect(f"{url}/api/websocket", max_msg_size=0)
+            client = BenchWebSocket(session, ws)
+            required = await client.receive_json()
+            assert required.get("type") == "auth_required", required
+            await client.send_json({"type": "auth", "access_token": access_token})
+            answer = await client.receive_json()
+            assert answer.get("type") == "auth_ok", answer
+            if coalesce:
+                message_id = client.next_id()
+                await client.send_json(
+                    {
+                        "id": message_id,
+                        "type": "supported_features",
+                        "features": {"coalesce_messages": 1},
+                    }
+                )
+                answer = await client.receive_json()
+                assert answer.get("id") == message_id, answer
+                assert answer.get("success"), answer
+                client.coalesce = True
+        except BaseException:
+            await session.close()
+            raise
+        self._stack.push_async_callback(client.close)
+        return client
 
     # --- agents ------------------------------------------------------------------------
 
