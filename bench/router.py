@@ -1,7 +1,7 @@
 """The router's benchmark on its own: ``.venv/bin/python -m bench.router [--quick]``.
 
-Per-call latency of ``IntentRouter.route`` over the gold set (p50/p99, and the
-first pass with a cold word cache), the model's load time and its memory. The
+Per-call latency of ``IntentRouter.route`` over the gold set and the
+spoken-style set (p50/p99, and the first pass with a cold word cache), the model's load time and its memory. The
 same scenario is the first row group of ``script/bench``; see
 :mod:`bench.scenarios.router`.
 """

@@ -5,7 +5,9 @@ The sentences come from two sources, both written for this project:
 * hand-written natural utterances (``HANDWRITTEN`` in router_data_sv.py and
   router_data_en.py), used as they are;
 * templates with slot fillers (``TEMPLATES``), expanded combinatorially with a
-  seeded random generator.
+  seeded random generator; ``EXTRA_TEMPLATES``, added later, are expanded last
+  with a random stream of their own, so that adding one does not reshuffle
+  what the others produce.
 
 Template syntax: ``{name}`` is a random filler from ``FILLERS[name]`` (fillers
 may hold template syntax themselves), ``(a|b|c)`` picks one alternative,
@@ -15,8 +17,9 @@ to draw ``count`` samples instead of the default.
 Then ASR-style and typed variants are mixed in (fillers such as "öh", "alltså",
 "um", a few typos, capitalisation and punctuation), exact duplicates (after the
 classifier's normalisation) are dropped, and so is any sentence that is the same
-as or a near duplicate of a gold-set sentence (tests/data/router_gold_*.jsonl)
-or a Home Assistant test sentence (tests/data/ha_intents/*.jsonl): those are
+as or a near duplicate of a gold-set sentence (tests/data/router_gold_*.jsonl),
+a spoken-style evaluation sentence (tests/data/router_spoken_*.jsonl) or a
+Home Assistant test sentence (tests/data/ha_intents/*.jsonl): those are
 evaluation data and must never be trained on. Near duplicate: character-trigram
 Jaccard similarity of the normalised texts >= NEAR_DUPLICATE (0.8), e.g.
 "vad är klockan" / "vad är klockan nu".
@@ -52,6 +55,8 @@ OUT_DIR = ROOT / "data" / "router"
 EVAL_FILES = (
     ROOT / "tests" / "data" / "router_gold_sv.jsonl",
     ROOT / "tests" / "data" / "router_gold_en.jsonl",
+    ROOT / "tests" / "data" / "router_spoken_sv.jsonl",
+    ROOT / "tests" / "data" / "router_spoken_en.jsonl",
     ROOT / "tests" / "data" / "ha_intents" / "sv.jsonl",
     ROOT / "tests" / "data" / "ha_intents" / "en.jsonl",
 )
@@ -354,8 +359,13 @@ def generate(
     seed: int,
     excluded: NearDuplicateIndex,
     augment: Callable[[str, str, random.Random], Iterable[str]] | None = None,
+    extra: dict[str, list[str | tuple[str, int]]] | None = None,
 ) -> list[dict[str, str]]:
-    """Generate the labelled examples of one language."""
+    """Generate the labelled examples of one language.
+
+    ``extra`` templates are drawn after all others from a random stream of their
+    own, so adding one leaves the sentences drawn from ``templates`` as they were.
+    """
     rng = random.Random(f"{seed}-{lang}")
     expander = Expander(fillers, rng)
     seen: set[str] = set()
@@ -387,6 +397,13 @@ def generate(
                     add(typo(sentence, rng), intent)
     for _ in range(NOISE_EXAMPLES):
         add(noise(lang, rng), "UNKNOWN")
+    extra_rng = random.Random(f"{seed}-{lang}-extra")
+    extra_expander = Expander(fillers, extra_rng)
+    for intent in sorted(extra or {}):
+        for entry in (extra or {})[intent]:
+            template, count = entry if isinstance(entry, tuple) else (entry, DEFAULT_SAMPLES)
+            for _ in range(count * SAMPLE_SCALE):
+                add(styled(extra_expander.expand(template), lang, extra_rng), intent)
     rng.shuffle(out)
     print(f"[{lang}] dropped {len(dropped)} sentences too close to evaluation data")
     return out
@@ -402,14 +419,21 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for lang, module in (("sv", router_data_sv), ("en", router_data_en)):
         rows = generate(
-            lang, module.TEMPLATES, module.HANDWRITTEN, module.FILLERS, args.seed, excluded
+            lang,
+            module.TEMPLATES,
+            module.HANDWRITTEN,
+            module.FILLERS,
+            args.seed,
+            excluded,
+            extra=module.EXTRA_TEMPLATES,
         )
         path = args.out / f"train_{lang}.jsonl"
         with path.open("w", encoding="utf-8") as file:
             for row in rows:
                 file.write(json.dumps(row, ensure_ascii=False) + "\n")
         counts = Counter(row["intent"] for row in rows)
-        print(f"{path.relative_to(ROOT)}: {len(rows)} examples")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"{shown}: {len(rows)} examples")
         for intent, count in sorted(counts.items()):
             print(f"  {intent:<22} {count}")
     return 0

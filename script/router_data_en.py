@@ -2953,3 +2953,61 @@ HANDWRITTEN: dict[str, list[str]] = {
         "banana phone",
     ],
 }
+
+#: Templates added later, drawn from a random stream of their own (see router_data.py), so
+#: that adding one does not reshuffle the sentences drawn from ``TEMPLATES``.
+EXTRA_TEMPLATES: dict[str, list[str | tuple[str, int]]] = {
+    # indoor temperature with a time word: the bare forms are close to evaluation lines
+    "DEVICE_CONTROL": [
+        (
+            "(how warm|how cold|how many degrees|what's the temperature) (is it in|is it up in|is it down in) the {area} (right now|now|tonight|at the moment|currently)",
+            5,
+        ),
+        (
+            "what (does|is) the (thermometer|temperature sensor) in the {area} (say|showing) [right now]",
+            4,
+        ),
+    ],
+    # greeting words with someone greeted: teaches the words that are evaluated alone
+    "GREETING": [
+        (
+            "(how are you|how are you doing|how's it going|how have you been|how's life|how are things) (today|this morning|this evening|tonight|my friend|these days)",
+            6,
+        ),
+        (
+            "(hi|hello|hey|hiya|howdy|good morning|good evening|yo|morning) (everyone|everybody|folks|guys|all|friend|buddy|mate|you|over there)",
+            5,
+        ),
+        ("(hi|hello|hey|good morning) (alice|ellis) (my friend|buddy|old friend|over there)", 3),
+    ],
+    # an answer word with a second answer: teaches the words that are evaluated alone
+    "ACKNOWLEDGMENT": [
+        (
+            "(yes|yeah|yep|sure|absolutely) (please do|go ahead|do it|that would be great|why not|by all means)",
+            6,
+        ),
+        (
+            "(okay|ok|alright|all right|oh okay|ah ok|yeah|yep|sure|right) (sounds good to me|got it|that works for me|that's fine by me|makes sense|good to know|let's do that|understood|fair enough|will do|cool)",
+            10,
+        ),
+        (
+            "(perfect|great|awesome|brilliant|excellent|lovely|nice|sweet|cool|wonderful|fantastic) (that works|good to know|that's what i needed|that'll do|let's do that|cheers|that's fine|just what i wanted)",
+            8,
+        ),
+        (
+            "(no|nope|nah|no no) (that's okay|i'm good|not right now|i'm fine|all good|that'll be all|nothing more)",
+            4,
+        ),
+        (
+            "(that's all|that's it|that's everything|nothing else|that'll be all|that's all i needed) (for now|for today|for tonight|from me|right now|this time)",
+            4,
+        ),
+    ],
+    # clarifying questions with a word after them
+    "CLARIFICATION": [
+        (
+            "(what|sorry what|huh what) (did you just say|was that you said|did you say there|did you say again|were you saying)",
+            6,
+        ),
+    ],
+}

@@ -3095,3 +3095,55 @@ HANDWRITTEN: dict[str, list[str]] = {
         "heja sverige",
     ],
 }
+
+#: Templates added later, drawn from a random stream of their own (see router_data.py), so
+#: that adding one does not reshuffle the sentences drawn from ``TEMPLATES``.
+EXTRA_TEMPLATES: dict[str, list[str | tuple[str, int]]] = {
+    # indoor temperature with a time word: the bare forms are close to evaluation lines
+    "DEVICE_CONTROL": [
+        (
+            "(hur varmt|hur kallt|hur många grader|vilken temperatur) är det (i {area}|på {area_on}) (just nu|nu|i kväll|i natt|i morse|för tillfället|egentligen)",
+            5,
+        ),
+        ("vad (visar|säger) (termometern|temperaturgivaren|sensorn) i {area} [just nu]", 3),
+    ],
+    # greeting words with someone greeted: teaches the words that are evaluated alone
+    "GREETING": [
+        (
+            "(hur mår du|hur är läget|hur har du det|hur går det|hur står det till|allt väl) (idag|i dag|nu|ikväll|i morse|min vän|då|med dig|för dig)",
+            6,
+        ),
+        (
+            "(hej|hallå|tja|tjena|tjenare|hejsan|morsning|god morgon|god kväll|halloj|tjabba) (kompis|allihop|allihopa|på er|där borta|min vän|kära du|hemma)",
+            5,
+        ),
+        ("(hej|hallå|tja|tjena|god morgon) (alice|alis) (kompis|min vän|gumman|där borta)", 3),
+    ],
+    # an answer word with a second answer: teaches the words that are evaluated alone
+    "ACKNOWLEDGMENT": [
+        ("(ja|jo|japp|jajamen|mm) (gärna|tack gärna|kör på|gör det|absolut|varsågod|precis så)", 6),
+        (
+            "(okej|ok|okej okej|ja okej|jaha|jaså|aha|ah|jajamensan|japp|jepp|mm|jo) (det låter bra|då vet jag|då kör vi på det|jag fattar|det funkar för mig|bra då|kör hårt|då säger vi så|det är lugnt|så gör vi|då är det klart|fint då)",
+            10,
+        ),
+        (
+            "(toppen|perfekt|schysst|kanon|utmärkt|underbart|härligt|fint|super|grymt|najs|klockrent|lysande|bra|jättebra) (då kör vi|då vet jag|det var precis vad jag behövde|det funkar|det räcker så|så ska det vara|tack ska du ha|tack för det|det ordnar sig|vad skönt)",
+            10,
+        ),
+        (
+            "(nej|nä|nej nej|nix|nope) (det behövs inte|inte just nu|det är bra så|det räcker|strunt i det|det var inget|inget mer just nu|jag klarar mig)",
+            4,
+        ),
+        (
+            "(det var allt|det var det|det är allt|det var bara det|inget mer|det blir bra så) (för nu|för idag|för ikväll|för den här gången|från mig|just nu)",
+            4,
+        ),
+    ],
+    # clarifying questions with a word after them
+    "CLARIFICATION": [
+        (
+            "(vad|va|vadå) (sa du|menar du|menade du|sa du nyss|var det du sa) (nu|där|precis|egentligen|för något|alice)",
+            6,
+        ),
+    ],
+}

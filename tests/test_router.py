@@ -116,11 +116,13 @@ def test_asr_style_input(router: IntentRouter, text: str, intent: Intent) -> Non
 def test_low_confidence_goes_think() -> None:
     """Below the threshold the decision is think/low_confidence, even for a fast intent."""
     strict = IntentRouter(confidence_threshold=0.9999999)
-    decision = strict.route("hej")
-    assert decision.intent is Intent.GREETING
+    decision = strict.route("tack så mycket")
+    assert decision.intent is Intent.ACKNOWLEDGMENT
     assert decision.path is RoutePath.THINK
     assert decision.reason is RouteReason.LOW_CONFIDENCE
-    assert decision.estimated_latency_ms == estimate_latency_ms(Intent.GREETING, RoutePath.THINK)
+    assert decision.estimated_latency_ms == estimate_latency_ms(
+        Intent.ACKNOWLEDGMENT, RoutePath.THINK
+    )
 
 
 def test_poor_asr_confidence_lowers_confidence(router: IntentRouter) -> None:
@@ -353,6 +355,13 @@ def test_classify_returns_intent_confidence_alternatives(router: IntentRouter) -
             Intent.DEVICE_CONTROL,
             Origin.CONTEXT_FOLLOW_UP,
         ),
+        ("hallå alice", None, Intent.GREETING, Origin.GREETING_WORDS),
+        (
+            "tänd i köket och boka möte med anna imorgon",
+            None,
+            Intent.MULTI_STEP_WORKFLOW,
+            Origin.COMPOUND,
+        ),
     ],
 )
 def test_classification_origin(
@@ -370,6 +379,8 @@ def test_classification_origin(
         "empty_input",
         "out_of_vocabulary",
         "context_follow_up",
+        "greeting_words",
+        "compound",
     }
 
 

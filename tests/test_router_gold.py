@@ -2,9 +2,10 @@
 
 These guard the acceptance targets (route accuracy >= 0.97, intent accuracy >=
 0.93 on the gold set; >= 0.97 of HA's intent test sentences routed fast) with
-the same code that ``script/evaluate_router`` runs. The gold set and the HA
-sentences are evaluation data: the training data generator drops anything
-close to them, and a test here checks that.
+the same code that ``script/evaluate_router`` runs. The gold set, the
+spoken-style set (tests/test_router_spoken.py) and the HA sentences are
+evaluation data: the training data generator drops anything close to them, and
+a test here checks that.
 """
 
 from collections import Counter
@@ -96,9 +97,14 @@ def test_evaluation_data_is_not_trained_on(evaluate: ModuleType) -> None:
         for row in _rows(tuple(sorted((ROOT / "data" / "router").glob("train_*.jsonl"))))
     }
     assert len(training) > 10_000
-    held_out = [row["text"] for row in _rows(evaluate.GOLD_FILES + evaluate.HA_FILES)]
+    files = evaluate.GOLD_FILES + evaluate.SPOKEN_FILES + evaluate.HA_FILES
+    held_out = [row["text"] for row in _rows(files)]
+    assert len(held_out) > 2500
     leaked = [text for text in held_out if normalize_for_model(text) in training]
     assert not leaked
+    # The generator knows every evaluation file, so it keeps them out the next time too.
+    data = _load_script("router_data")
+    assert set(files) <= set(data.EVAL_FILES)
 
 
 def test_report_and_main(evaluate: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,11 +114,15 @@ def test_report_and_main(evaluate: ModuleType, capsys: pytest.CaptureFixture[str
     assert "Confusion matrix" in out
     assert "route accuracy" in out
     assert "Home Assistant intent tests" in out
+    assert "written" in out
+    assert "spoken" in out
     assert "All targets met." in out
     assert evaluate.main(["--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["targets_met"] is True
     assert "errors" not in body["gold"]
+    assert "errors" not in body["spoken"]
+    assert body["spoken"]["total"] >= 450
 
 
 def test_training_is_seeded_and_reproducible(tmp_path: Path) -> None:

@@ -140,6 +140,10 @@ def test_music_slots(router: IntentRouter, text: str, query: str, area: str | No
         ),
         ("släck allt i vardagsrummet", {"action": "turn_off", "area": "vardagsrummet"}),
         ("turn off the kitchen lights", {"action": "turn_off"}),
+        # A change by an amount is relative; "lower ... to" a value sets it.
+        ("höj värmen med två grader", {"action": "increase"}),
+        ("lower the heat to nineteen degrees", {"action": "set", "value": 19}),
+        ("sätt värmen på tjugoen grader", {"action": "set", "value": 21}),
     ],
 )
 def test_device_slots(router: IntentRouter, text: str, expected: dict[str, Any]) -> None:
@@ -151,6 +155,11 @@ def test_device_slots(router: IntentRouter, text: str, expected: dict[str, Any])
 def test_weather_slots(router: IntentRouter) -> None:
     """Location and date of a weather question."""
     slots = _slots(router, "hur blir vädret i göteborg imorgon", Intent.WEATHER)
+    assert slots == {"location": "göteborg", "date": "2026-11-26"}
+    # A preposition or the word for weather ends the place.
+    slots = _slots(router, "hur blir vädret i umeå på lördag", Intent.WEATHER)
+    assert slots == {"location": "umeå", "date": "2026-11-28"}
+    slots = _slots(router, "vad blir det för väder i göteborg imorgon", Intent.WEATHER)
     assert slots == {"location": "göteborg", "date": "2026-11-26"}
 
 
@@ -229,6 +238,21 @@ def test_extractors_on_slot_text(intent: Intent, text: str, expected: dict[str, 
         ("last friday", "2026-11-20", None),
         ("tisdag nästa vecka", "2026-12-01", None),
         ("i eftermiddag kl 3", "2026-11-25", "15:00"),
+        # As recognisers write them: hours past noon and minutes as words, no colon.
+        ("klockan fjorton", None, "14:00"),
+        ("klockan fjorton trettio", None, "14:30"),
+        ("kl 14 30", None, "14:30"),
+        ("kl 8 15", None, "08:15"),
+        ("imorgon 14 30", "2026-11-26", "14:30"),
+        ("fjorton trettio på fredag", "2026-11-27", "14:30"),
+        ("klockan tio tjugo", None, "10:20"),
+        ("at two thirty", None, "14:30"),
+        ("at two forty five", None, "14:45"),
+        ("at twenty-one thirty", None, "21:30"),
+        ("tomorrow 2 30 pm", "2026-11-26", "14:30"),
+        # A count of minutes is no time.
+        ("om 10 15 minuter", None, None),
+        ("klockan tre tio minuter", None, "15:00"),
         ("blorf", None, None),
     ],
 )

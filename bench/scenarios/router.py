@@ -10,13 +10,14 @@ from typing import Final
 from bench.harness import Context, ScenarioResult, ms, percentile, scenario, summary
 
 GOLD: Final = [
-    Path(__file__).parents[2] / "tests" / "data" / f"router_gold_{lang}.jsonl"
+    Path(__file__).parents[2] / "tests" / "data" / f"router_{kind}_{lang}.jsonl"
+    for kind in ("gold", "spoken")
     for lang in ("sv", "en")
 ]
 
 
 def gold_texts() -> list[tuple[str, str]]:
-    """(text, language) of every gold-set line."""
+    """(text, language) of every line of the gold set and the spoken-style set."""
     texts: list[tuple[str, str]] = []
     for path in GOLD:
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -28,7 +29,7 @@ def gold_texts() -> list[tuple[str, str]]:
 
 @scenario("router", "1 Router", order=1)
 async def run(ctx: Context) -> ScenarioResult:
-    """route() latency over the gold set, model load time and memory."""
+    """route() latency over the gold and spoken-style sets, model load time and memory."""
     from custom_components.alice_voice.router import IntentRouter, RouterModel
 
     result = ScenarioResult("router", "1 Router")

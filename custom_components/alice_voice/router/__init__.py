@@ -13,6 +13,7 @@ benchmarked on its own. Typical use from the integration::
 :mod:`.slots` for the slots of each intent.
 """
 
+from .context import RouteContext
 from .intents import FAST_INTENTS, THINK_INTENTS, Intent, Origin, RoutePath, RouteReason
 from .model import DEFAULT_MODEL_PATH, ModelLoadError, RouterModel
 from .policy import (
@@ -20,7 +21,6 @@ from .policy import (
     Alternative,
     Classification,
     IntentRouter,
-    RouteContext,
     RouteDecision,
 )
 

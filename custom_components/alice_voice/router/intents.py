@@ -49,12 +49,18 @@ class Origin(StrEnum):
         OUT_OF_VOCABULARY: no word seen in training and the model not near-certain:
             ``UNKNOWN``.
         CONTEXT_FOLLOW_UP: an elliptical follow-up: the previous turn's intent.
+        GREETING_WORDS: nothing but greeting words and the assistant's name ("hej",
+            "hallå alice", "alice", "good morning"): ``GREETING``.
+        COMPOUND: read clause by clause: several requests in one utterance, or one
+            request among greetings and thanks (see :mod:`.compound`).
     """
 
     MODEL = "model"
     EMPTY_INPUT = "empty_input"
     OUT_OF_VOCABULARY = "out_of_vocabulary"
     CONTEXT_FOLLOW_UP = "context_follow_up"
+    GREETING_WORDS = "greeting_words"
+    COMPOUND = "compound"
 
 
 class RoutePath(StrEnum):

@@ -274,3 +274,80 @@ def ordinal_value(word: str) -> int | None:
     if match:
         return int(match.group(1))
     return ORDINAL_WORDS.get(word)
+
+
+#: Number words that are also ordinary words ("en lampa", "this one"): a number only
+#: before a unit ("en timme", "one minute").
+_ARTICLE_NUMBERS: Final = frozenset({"en", "ett", "ena", "one"})
+#: Ordinals that also mean something else ("andra" is "other", "second" a unit).
+_AMBIGUOUS_ORDINALS: Final = frozenset({"första", "förste", "andra", "andre", "first", "second"})
+_UNITS: Final = frozenset(
+    """
+    minut minuter minuten minuterna timme timmar timmen timmarna halvtimme sekund sekunder
+    grad grader graderna procent dag dagar dygn vecka veckor månad månader år kvart
+    minute minutes hour hours second seconds degree degrees percent day days week weeks
+    month months year years
+    """.split()  # noqa: SIM905 - a word list reads best as text
+)
+_HUNDREDS: Final = frozenset({"hundra", "hundred"})
+_DIGIT_ORDINAL_RE: Final = re.compile(r"^\d+(?:(e|a|te|de)|(st|nd|rd|th))$")
+_DIGITS_RE: Final = re.compile(r"\d")
+
+
+def _shape(value: int) -> str:
+    """The digit shape of a number: 14 -> "00", 2026 -> "0000"."""
+    return "0" * len(str(value))
+
+
+def _word_value(tokens: list[str], index: int) -> tuple[int, int] | None:
+    """Value and length of a spoken number at ``tokens[index]`` ("tjugo en", "tre hundra")."""
+    token = tokens[index]
+    nxt = tokens[index + 1] if index + 1 < len(tokens) else ""
+    if token in _ARTICLE_NUMBERS and nxt not in _UNITS:
+        return None
+    value = word_number(token)
+    if value is None:
+        return None
+    used = 1
+    if 1 <= value <= 9 and nxt in _HUNDREDS:
+        value, used = value * 100, 2
+    elif value in _EN_TENS.values() or value in _SV_TENS.values():
+        ones = word_number(nxt) if nxt else None
+        if ones is not None and 0 < ones < 10:
+            value, used = value + ones, 2
+    return value, used
+
+
+def number_shapes(tokens: list[str]) -> list[str]:
+    """Replace numbers in classifier tokens by their digit shape, however they were said.
+
+    "fjorton", "14" and "tjugo en" / "21" / "twenty one" all become "00", so the
+    classifier sees "klockan fjorton" as "klockan 14" and "tjugoen grader" as "21
+    grader". Digits become zeros ("2026" -> "0000"); an ordinal becomes "0e" in
+    Swedish ("femte", "5:e") and "0th" in English ("fifth", "5th"), except the
+    ambiguous "första", "andra", "first", "second"; "en", "ett" and "one" count
+    only before a unit ("en timme"). Other words are kept.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if _DIGITS_RE.search(token):
+            ordinal = _DIGIT_ORDINAL_RE.match(token)
+            if ordinal:
+                out.append("0e" if ordinal.group(1) else "0th")
+            else:
+                out.append(_DIGITS_RE.sub("0", token))
+            index += 1
+            continue
+        spoken = _word_value(tokens, index)
+        if spoken is not None:
+            out.append(_shape(spoken[0]))
+            index += spoken[1]
+            continue
+        if token in ORDINAL_WORDS and token not in _AMBIGUOUS_ORDINALS:
+            out.append("0e" if token in SV_ORDINALS else "0th")
+        else:
+            out.append(token)
+        index += 1
+    return out

@@ -1,19 +1,33 @@
 """The routing policy: classify an utterance, then decide fast, think or hybrid.
 
+What the classifier reads is the request: :func:`.text.spoken_tokens` drops
+fillers and stutters, sets a leading wake word or greeting ("hej alice", "okej
+alice", "god morgon alice") and a polite tail ("tack", "är du snäll",
+"please") apart when a request comes with them, and writes numbers by their
+digit shape however they were said ("klockan fjorton" reads as "klockan 14");
+see :mod:`.spoken` and :func:`.numbers.number_shapes`. The greeting said
+before a request is kept as ``prefix`` of the decision, for the answer. The
+slots are read from the same request (numbers as said).
+
 Routing policy, applied in this order to the classifier's ranking (after the
-ASR confidence scaling described below):
+transcript scaling described below):
 
 1. **Unknown** - the input has no words (empty, whitespace, emoji, symbols), none
    of its words was seen in training and the character n-grams do not make the
-   model at least 95 % sure of an intent (keyboard mash, binary garbage), or the
-   top intent is ``UNKNOWN``: path ``think``, reason ``unknown_intent`` (the
+   model at least 95 % sure of an intent (keyboard mash), at least a tenth of
+   its characters are control characters (binary garbage), or the top intent
+   is ``UNKNOWN``: path ``think``, reason ``unknown_intent`` (the
    classification's origin says which: ``Origin.EMPTY_INPUT``,
    ``Origin.OUT_OF_VOCABULARY`` or ``Origin.MODEL``).
+   Nothing but greeting words and the name ("hej", "hallå alice", "alice",
+   "good morning", :func:`.spoken.is_greeting`) is ``GREETING``, confidence 1,
+   whatever the model says (``Origin.GREETING_WORDS``).
 2. **Context follow-up** - the context names a previous intent (see below) that a
    follow-up can continue (anything but GREETING/ACKNOWLEDGMENT/CLARIFICATION/
    UNKNOWN), the utterance is elliptical, and the classifier does not say
-   something else with near certainty (its top intent is the previous one, or
-   its top confidence is below ``follow_up_override``, 0.99). Elliptical: at
+   something else with near certainty (its top intent for the fragment, marker
+   words left out, is the previous one, or its top confidence is below
+   ``follow_up_override``, 0.99). Elliptical: at
    most 6 words, and either a bare adjustment ("lite till", "lite varmare",
    "a bit more"), or a fragment marked by its first words ("och", "än",
    "men", "samma", "and", "what about", "how about", "same"...) or last words
@@ -22,21 +36,30 @@ ASR confidence scaling described below):
    and "och tack" are requests of their own). The intent is the
    previous one, its confidence ``max(p(previous), confidence_threshold)``, the
    path that intent's path, reason ``context_follow_up`` (origin
-   ``Origin.CONTEXT_FOLLOW_UP``).
-3. **Hybrid** - the top intent is a fast intent, the runner-up a think intent,
+   ``Origin.CONTEXT_FOLLOW_UP``). A polite tail does not stop a fragment from
+   being elliptical ("lite till tack").
+3. **Clauses** - otherwise an utterance with a request after "och", "sen",
+   "and", "then"... is read clause by clause (:mod:`.compound`): when every
+   clause's top intent has at least ``CLAUSE_CONFIDENCE`` (0.5), two device
+   commands, or requests of different kinds ("tänd i köket och boka möte med
+   anna imorgon") are ``MULTI_STEP_WORKFLOW`` (think, every tool: never half
+   done), calendar and mail requests ``CALENDAR_COMPLEX``, and one request
+   among thanks or greetings ("tack och släck i hallen") that request; the
+   confidence is the least sure request clause's (origin ``Origin.COMPOUND``).
+4. **Hybrid** - the top intent is a fast intent, the runner-up a think intent,
    together they hold at least ``hybrid_mass`` (0.9) of the probability, and the
    top is not decisive: below ``confidence_threshold`` or less than
    ``hybrid_margin`` (0.25) ahead of the runner-up. Path ``hybrid`` (answer fast,
    think in parallel), reason ``uncertain_margin``. This is checked before the
    low-confidence rule on purpose: a split between one fast and one think intent
    is confident about the pair, just not about which of the two.
-4. **Low confidence** - top confidence below ``confidence_threshold`` (0.85):
+5. **Low confidence** - top confidence below ``confidence_threshold`` (0.85):
    path ``think``, reason ``low_confidence``.
-5. Otherwise a fast intent goes ``fast`` (reason ``simple_intent``) and a think
+6. Otherwise a fast intent goes ``fast`` (reason ``simple_intent``) and a think
    intent goes ``think`` (reason ``complex_intent``).
 
-The reported intent is always the classifier's top intent (or the followed
-intent), with its slots, so the think path gets the best guess too.
+The reported intent is always the classifier's top intent (or the followed or
+clause-read intent), with its slots, so the think path gets the best guess too.
 
 Context (``context``, a mapping; every key optional, unknown keys and values of
 the wrong type are ignored):
@@ -52,12 +75,17 @@ the wrong type are ignored):
 * ``language``: "sv"/"en" (or a tag such as "sv-SE"), used when detection is
   undecided.
 
-Audio features (``audio_features``, a mapping; all optional):
+Audio features (``audio_features``, a mapping; all optional): every intent
+confidence is multiplied by how far the transcript is trusted
+(:meth:`.context.RouteContext.transcript_reliability`), so a poor transcript
+falls below the threshold and goes ``think``:
 
-* ``confidence``: ASR confidence 0..1; every intent confidence is multiplied by
-  it, so a poor transcript falls below the threshold and goes ``think``;
+* ``confidence``: ASR confidence 0..1, the base of that factor;
+* ``duration_ms``: with the number of words, ×0.8 when they do not fit (more
+  than 6 words a second, or fewer than 0.5 a second over 2.5 s or more);
+* ``speaking_rate``: 1.0 = normal; ×0.9 outside 0.5-2.0;
 * ``language``: "sv-SE"/"en-US"..., used like ``context["language"]``;
-* anything else (``duration_ms``...) is accepted and ignored.
+* anything else (``energy_level``...) is accepted and ignored.
 
 Language: the ``language`` argument wins when given ("sv"/"en"/"sv-SE"...);
 otherwise it is detected from the words, and ties go to the audio/context
@@ -68,11 +96,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 import datetime as dt
 import logging
-import math
 import re
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .compound import combined_intent, split_clauses
+from .context import RouteContext
 from .intents import (
     FAST_INTENTS,
     FOLLOWABLE_INTENTS,
@@ -82,13 +110,13 @@ from .intents import (
     RoutePath,
     RouteReason,
     estimate_latency_ms,
-    parse_intent,
     path_of,
 )
 from .model import RouterModel
 from .slot_types import JSONValue, SlotContext, Slots
 from .slots import extract_slots
-from .text import detect_language, language_hint, normalize_for_slots, tokens_for_model
+from .spoken import is_greeting
+from .text import detect_language, language_hint, normalize_for_slots, spoken_tokens
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,8 +128,20 @@ MAX_ALTERNATIVES: Final = 3
 MAX_FOLLOW_UP_WORDS: Final = 6
 #: A sentence with no known word is UNKNOWN unless the model is at least this sure.
 OUT_OF_VOCABULARY_OVERRIDE: Final = 0.95
+#: Input with at least this share of control characters is binary garbage.
+BINARY_SHARE: Final = 0.1
+_MAX_SCANNED_CHARS: Final = 2000
+_CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 #: Origins that mean the classifier found no intent at all.
 _NO_INTENT_ORIGINS: Final = frozenset({Origin.EMPTY_INPUT, Origin.OUT_OF_VOCABULARY})
+#: Intents that ask for something (not a greeting, thanks, clarification or nothing).
+_REQUEST_INTENTS: Final = (FAST_INTENTS | THINK_INTENTS) - {
+    Intent.GREETING,
+    Intent.ACKNOWLEDGMENT,
+    Intent.CLARIFICATION,
+}
+#: A clause's intent counts in a compound reading only when the model gives it this much.
+CLAUSE_CONFIDENCE: Final = 0.5
 
 _FOLLOW_UP_START_RE: Final = re.compile(
     r"^(?:och|än|men|samma|också|även|likaså|sen|samt|eller|and|what\s+about|how\s+about|"
@@ -119,6 +159,11 @@ _SELF_CONTAINED_WORDS: Final = frozenset(
     read show check remind plan add put move call help tell say raise lower dim make
     cancel find thanks thank hi hello bye
     """.split()  # noqa: SIM905 - a word list reads best as text
+)
+#: A polite ending, left out when deciding whether a fragment is elliptical ("lite till tack").
+_POLITE_END_RE: Final = re.compile(
+    r"(?<=\w)\s+(?:tack(?:\s+så\s+mycket)?|tusen\s+tack|snälla|är\s+du\s+snäll|please|thanks|"
+    r"thank\s+you)$"
 )
 _FOLLOW_UP_END_RE: Final = re.compile(r"\b(?:också|med|likaså|too|as\s+well|also)$")
 _ADJUST_RE: Final = re.compile(
@@ -151,7 +196,9 @@ class Classification:
         language: "sv" or "en".
         ranking: every intent with its model probability, best first.
         origin: how the intent was chosen (see :class:`~.intents.Origin`).
-        text: the normalised text the model saw.
+        text: the normalised text the model saw (the request).
+        prefix: the wake word, name or greeting said before the request
+            ("god morgon alice"), case-folded; empty when there was none.
     """
 
     intent: Intent
@@ -161,6 +208,7 @@ class Classification:
     ranking: tuple[Alternative, ...] = ()
     origin: Origin = Origin.MODEL
     text: str = ""
+    prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +223,11 @@ class RouteDecision:
     slots: Slots = field(default_factory=dict)
     alternatives: tuple[Alternative, ...] = ()
     language: str = "sv"
+    #: The wake word or greeting said before the request ("hej alice"), for the answer.
+    prefix: str = ""
 
     def to_dict(self) -> dict[str, JSONValue]:
-        """Return exactly the JSON body of the routing API."""
+        """Return exactly the JSON body of the routing API (``prefix`` is not part of it)."""
         return {
             "intent": {
                 "name": str(self.intent),
@@ -193,73 +243,11 @@ class RouteDecision:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RouteContext:
-    """The parsed, validated ``context`` and ``audio_features`` of one call."""
-
-    previous_intent: Intent | None = None
-    now: dt.datetime | None = None
-    language_hint: str | None = None
-    asr_confidence: float = 1.0
-
-    @classmethod
-    def parse(cls, context: object, audio_features: object = None) -> RouteContext:
-        """Build from loosely typed mappings; anything malformed is ignored."""
-        ctx = context if isinstance(context, Mapping) else {}
-        audio = audio_features if isinstance(audio_features, Mapping) else {}
-        previous = parse_intent(ctx.get("previous_intent"))
-        history = ctx.get("conversation_history")
-        if previous is None and isinstance(history, list | tuple):
-            for item in reversed(history):
-                if isinstance(item, Mapping):
-                    previous = parse_intent(item.get("intent"))
-                    if previous is not None:
-                        break
-        hint = language_hint(audio.get("language")) or language_hint(ctx.get("language"))
-        confidence = audio.get("confidence")
-        asr = 1.0
-        if isinstance(confidence, int | float) and not isinstance(confidence, bool):
-            value = float(confidence)
-            if not math.isnan(value):
-                asr = min(1.0, max(0.0, value))
-        return cls(
-            previous_intent=previous,
-            now=_parse_now(ctx.get("now"), ctx.get("time_zone")),
-            language_hint=hint,
-            asr_confidence=asr,
-        )
-
-
-def _zone(name: object) -> dt.tzinfo | None:
-    if not isinstance(name, str) or not name.strip():
-        return None
-    try:
-        return ZoneInfo(name.strip())
-    except ZoneInfoNotFoundError, ValueError, OSError:
-        return None
-
-
-def _parse_now(value: object, time_zone: object) -> dt.datetime | None:
-    zone = _zone(time_zone)
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            moment = None
-    if moment is None:
-        return dt.datetime.now(zone or dt.UTC)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone or dt.UTC)
-    return moment.astimezone(zone) if zone is not None else moment
-
-
 def _is_elliptical(text: str, words: int) -> bool:
     """Whether ``text`` (model-normalised) is a fragment that continues the last turn."""
     if not 0 < words <= MAX_FOLLOW_UP_WORDS:
         return False
+    text = _POLITE_END_RE.sub("", text)
     if _ADJUST_RE.match(text):
         return True
     start = _FOLLOW_UP_START_RE.search(text)
@@ -311,13 +299,76 @@ class IntentRouter:
         return self._classify(_coerce_text(text), language, RouteContext.parse(context))
 
     def _classify(self, text: str, language: str | None, ctx: RouteContext) -> Classification:
-        tokens = tokens_for_model(text)
+        spoken = spoken_tokens(text)
+        tokens = list(spoken.words)
         normalized = " ".join(tokens)
-        lang = language_hint(language) or detect_language(tokens, ctx.language_hint or "sv")
+        prefix = " ".join(spoken.prefix)
+        lang = language_hint(language) or detect_language(
+            [*spoken.prefix, *tokens, *spoken.tail], ctx.language_hint or "sv"
+        )
         if not any(token.strip("0") for token in tokens):
             return Classification(
                 Intent.UNKNOWN, 1.0, (), lang, origin=Origin.EMPTY_INPUT, text=normalized
             )
+        if len(_CONTROL_RE.findall(text[:_MAX_SCANNED_CHARS])) >= BINARY_SHARE * min(
+            len(text), _MAX_SCANNED_CHARS
+        ):
+            return Classification(
+                Intent.UNKNOWN, 1.0, (), lang, origin=Origin.OUT_OF_VOCABULARY, text=normalized
+            )
+        if is_greeting(tokens):
+            return Classification(
+                Intent.GREETING, 1.0, (), lang, origin=Origin.GREETING_WORDS, text=normalized
+            )
+        ranking, known_words = self._rank(tokens)
+        top = ranking[0]
+        origin = Origin.MODEL
+        intent, confidence = top.intent, top.confidence
+        if known_words == 0 and (
+            top.intent is Intent.UNKNOWN or top.confidence < OUT_OF_VOCABULARY_OVERRIDE
+        ):
+            intent, confidence, origin = Intent.UNKNOWN, 1.0, Origin.OUT_OF_VOCABULARY
+        elif (
+            ctx.previous_intent in FOLLOWABLE_INTENTS
+            and _is_elliptical(normalized, len(tokens))
+            and self._may_follow(tokens, top, ctx.previous_intent)
+        ):
+            intent = ctx.previous_intent
+            previous_p = next(a.confidence for a in ranking if a.intent == intent)
+            confidence = max(previous_p, self.confidence_threshold)
+            origin = Origin.CONTEXT_FOLLOW_UP
+        elif (compound := self._read_clauses(tokens, top.intent)) is not None:
+            intent, confidence, clause_ranking = compound
+            ranking = clause_ranking or ranking
+            origin = Origin.COMPOUND
+        alternatives = tuple(a for a in ranking if a.intent != intent)[:MAX_ALTERNATIVES]
+        return Classification(
+            intent,
+            confidence,
+            alternatives,
+            lang,
+            ranking,
+            origin=origin,
+            text=normalized,
+            prefix=prefix,
+        )
+
+    def _may_follow(self, tokens: list[str], top: Alternative, previous: Intent) -> bool:
+        """Whether an elliptical fragment may continue ``previous`` (rule 2).
+
+        The classifier's word on the fragment counts without its marker words
+        ("och", "and", "också"...): they carry no intent of their own.
+        """
+        if top.intent is previous:
+            return True
+        text = _FOLLOW_UP_END_RE.sub("", _FOLLOW_UP_START_RE.sub("", " ".join(tokens)))
+        content = text.split()
+        if content and content != tokens:
+            top = self._rank(content)[0][0]
+        return top.intent is previous or top.confidence < self.follow_up_override
+
+    def _rank(self, tokens: list[str]) -> tuple[tuple[Alternative, ...], int]:
+        """Every intent with its model probability, best first, and the known words."""
         vector = self.model.features(tokens)
         probabilities = self.model.probabilities(vector).tolist()
         ranking = tuple(
@@ -329,26 +380,30 @@ class IntentRouter:
                 key=lambda alternative: -alternative.confidence,
             )
         )
-        top = ranking[0]
-        origin = Origin.MODEL
-        intent, confidence = top.intent, top.confidence
-        if vector.known_words == 0 and (
-            top.intent is Intent.UNKNOWN or top.confidence < OUT_OF_VOCABULARY_OVERRIDE
-        ):
-            intent, confidence, origin = Intent.UNKNOWN, 1.0, Origin.OUT_OF_VOCABULARY
-        elif (
-            ctx.previous_intent in FOLLOWABLE_INTENTS
-            and _is_elliptical(normalized, len(tokens))
-            and (top.intent == ctx.previous_intent or top.confidence < self.follow_up_override)
-        ):
-            intent = ctx.previous_intent
-            previous_p = next(a.confidence for a in ranking if a.intent == intent)
-            confidence = max(previous_p, self.confidence_threshold)
-            origin = Origin.CONTEXT_FOLLOW_UP
-        alternatives = tuple(a for a in ranking if a.intent != intent)[:MAX_ALTERNATIVES]
-        return Classification(
-            intent, confidence, alternatives, lang, ranking, origin=origin, text=normalized
-        )
+        return ranking, vector.known_words
+
+    def _read_clauses(
+        self, tokens: list[str], model_intent: Intent
+    ) -> tuple[Intent, float, tuple[Alternative, ...]] | None:
+        """Read an utterance of several clauses (see :mod:`.compound`), or None.
+
+        Returns the intent, its confidence (the least sure request clause) and,
+        when one request stands among greetings or thanks, that clause's ranking.
+        """
+        clauses = split_clauses(tokens)
+        if len(clauses) < 2:
+            return None
+        tops = [self._rank(clause)[0] for clause in clauses]
+        if any(ranking[0].confidence < CLAUSE_CONFIDENCE for ranking in tops):
+            return None
+        intents = [ranking[0].intent for ranking in tops]
+        intent = combined_intent(model_intent, intents)
+        if intent is None or intent is model_intent:
+            return None
+        requests = [ranking for ranking in tops if ranking[0].intent in _REQUEST_INTENTS]
+        confidence = min(ranking[0].confidence for ranking in requests)
+        single = requests[0] if len(requests) == 1 else ()
+        return intent, confidence, single
 
     # --- routing -----------------------------------------------------------------
 
@@ -363,7 +418,7 @@ class IntentRouter:
         raw = _coerce_text(text)
         ctx = RouteContext.parse(context, audio_features)
         result = self._classify(raw, language, ctx)
-        scale = ctx.asr_confidence
+        scale = ctx.transcript_reliability(len(raw.split()))
         confidence = result.confidence * scale
         alternatives = tuple(
             Alternative(a.intent, a.confidence * scale) for a in result.alternatives
@@ -390,6 +445,7 @@ class IntentRouter:
             slots=self._slots(intent, raw, result.language, ctx),
             alternatives=alternatives,
             language=result.language,
+            prefix=result.prefix,
         )
 
     def _is_hybrid(

@@ -20,8 +20,9 @@ _ATTENDEE_RES: Final = (
         r"\b(?:träffa|träffar|träffade|meet|meeting|see|seeing)\s+(?:jag\s+|vi\s+|i\s+|we\s+)?(.+)"
     ),
 )
+#: The place after a preposition; a lookahead, so "för väder i göteborg" also finds "i göteborg".
 _WEATHER_LOCATION_RE: Final = re.compile(
-    r"\b(?:i|in|för|for|på|at)\s+([a-zåäöéü]+(?:\s+[a-zåäöéü]+)?)"
+    r"\b(?:i|in|för|for|på|at)\s+(?=([a-zåäöéü]+(?:\s+[a-zåäöéü]+)?))"
 )
 
 

@@ -56,6 +56,8 @@ _LIST_ADD_RE: Final = re.compile(
 _ACTION_VERB_END_RE: Final = re.compile(
     r"^(?:kan\s+du\s+|could\s+you\s+|can\s+you\s+|would\s+you\s+|please\s+|snälla\s+)?"
 )
+#: A change by an amount, not to a value: "höj värmen med två grader", "raise it by 5".
+_BY_AMOUNT_RE: Final = re.compile(r"\b(?:med|by)\s+(?:\d+|[a-zåäö]+(?:-[a-z]+)?)\b")
 _SPLIT_VERB_RE: Final = re.compile(r"^(?:turn|switch|power)\s+(.+?)\s+(?:on|off)$")
 
 
@@ -184,12 +186,6 @@ def _device_action(text: str, tokens: list[str]) -> tuple[str | None, int, str |
     split_object = split.group(1) if split else None
     if split_object is not None:
         end = best[0] + len(verb_text.split(" ", 1)[0])
-    if (
-        (has_value or has_color)
-        and (action in {"increase", "decrease", "turn_on", "start"} or SET_VERB_RE.search(text))
-        and action not in {"lock", "unlock", "pause", "next", "previous", "mute"}
-    ):
-        action = "set"
     if action in {"increase", "decrease"} and COVER_WORDS_RE.search(text):
         action = "open" if action == "increase" else "close"
     if (
@@ -198,6 +194,14 @@ def _device_action(text: str, tokens: list[str]) -> tuple[str | None, int, str |
         and LEVEL_WORDS_RE.search(text)
     ):
         action = "increase" if action == "open" else "decrease"
+    relative = action in {"increase", "decrease"} and _BY_AMOUNT_RE.search(text)
+    if (
+        (has_value or has_color)
+        and not relative
+        and (action in {"increase", "decrease", "turn_on", "start"} or SET_VERB_RE.search(text))
+        and action not in {"lock", "unlock", "pause", "next", "previous", "mute"}
+    ):
+        action = "set"
     if action == "start" and LIGHT_WORDS_RE.search(text):
         action = "turn_on"
     return action, end, split_object

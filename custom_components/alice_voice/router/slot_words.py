@@ -704,5 +704,22 @@ WEATHER_NOT_LOCATION: Final = frozenset(
         "this",
         "that",
         "next",
+        # a preposition or the weather itself ends a place ("i umeå på lördag",
+        # "vad blir det för väder i göteborg")
+        "i",
+        "på",
+        "för",
+        "till",
+        "om",
+        "och",
+        "in",
+        "on",
+        "at",
+        "for",
+        "to",
+        "and",
+        "väder",
+        "vädret",
+        "weather",
     }
 )

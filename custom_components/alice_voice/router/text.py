@@ -3,14 +3,19 @@
 Two normal forms:
 
 * :func:`normalize_for_model` is what the classifier sees: NFKC, case-folded,
-  apostrophes and colons inside words dropped ("what's" -> "whats", "tv:n" ->
-  "tvn"), every other non-alphanumeric character a space, digits mapped to ``0``
-  (so "22 grader" and "19 grader" share features), filler words removed ("eh",
-  "öh", "alltså", "liksom", "um", "uh", "like", ...), and truncated to
-  :data:`MAX_MODEL_CHARS` characters at a word boundary.
+  a colon or point between digits a space ("14:30" -> "14 30"), apostrophes and
+  colons inside words dropped ("what's" -> "whats", "tv:n" -> "tvn"), every
+  other non-alphanumeric character a space; then the spoken clean-up of
+  :mod:`.spoken` (fillers and stutters removed, a wake word or greeting before
+  a request and a polite tail after it set apart); then numbers by their digit
+  shape however they were said (:func:`.numbers.number_shapes`: "14",
+  "fjorton" -> "00", so "22 grader", "tjugotvå grader" and "19 grader" share
+  features); truncated to :data:`MAX_MODEL_CHARS` characters at a word
+  boundary. :func:`spoken_tokens` also returns what was set apart.
 * :func:`normalize_for_slots` keeps digits, ``%``, ``°``, and ``:``, ``.``,
   apostrophes and hyphens inside words, so that "kl 13.30", "5:e", "50%",
-  "e-post" and "friday's" survive; it also drops fillers and is truncated to
+  "e-post" and "friday's" survive; it gets the same spoken clean-up (numbers
+  stay as said: the extractors read number words) and is truncated to
   :data:`MAX_SLOT_CHARS`.
 
 Both are bounded: the input is cut to a few thousand characters before any
@@ -21,6 +26,22 @@ import re
 from typing import Final
 import unicodedata
 
+from .numbers import number_shapes
+from .spoken import FILLERS, SpokenWords, clean_words
+
+__all__ = [
+    "FILLERS",
+    "MAX_MODEL_CHARS",
+    "MAX_SLOT_CHARS",
+    "SpokenWords",
+    "detect_language",
+    "language_hint",
+    "normalize_for_model",
+    "normalize_for_slots",
+    "spoken_tokens",
+    "tokens_for_model",
+]
+
 #: Characters of (normalised) text the classifier looks at.
 MAX_MODEL_CHARS: Final = 300
 #: Characters of (normalised) text the slot extractors look at.
@@ -28,41 +49,9 @@ MAX_SLOT_CHARS: Final = 400
 #: Raw characters looked at before normalisation (NFKC may expand some).
 _MAX_RAW_CHARS: Final = 2000
 
-FILLERS: Final = frozenset(
-    {
-        # Swedish
-        "eh",
-        "ehm",
-        "eeh",
-        "öh",
-        "öhm",
-        "öö",
-        "äh",
-        "ähm",
-        "ää",
-        "hm",
-        "hmm",
-        "hmmm",
-        "mm",
-        "mmm",
-        "alltså",
-        "asså",
-        "liksom",
-        # English
-        "um",
-        "umm",
-        "uh",
-        "uhh",
-        "uhm",
-        "er",
-        "erm",
-        "like",
-    }
-)
-
 _INNER_MARK_RE: Final = re.compile(r"(?<=\w)['’´`:](?=\w)")
 _NON_WORD_RE: Final = re.compile(r"[\W_]+")
-_DIGIT_RE: Final = re.compile(r"\d")
+_CLOCK_MARK_RE: Final = re.compile(r"(?<=\d)[:.](?=\d)")
 _SLOT_DROP_RE: Final = re.compile(r"[^\w%°:.'’\-/+@]+")
 _SLOT_DOT_RE: Final = re.compile(r"(?<!\w)[.:]|[.:](?!\w)")
 _SLOT_EDGE_RE: Final = re.compile(r"(?<!\w)['’\-/+]|['’\-/+](?!\w)")
@@ -451,24 +440,44 @@ def _truncate_words(text: str, limit: int) -> str:
     return cut[:space] if space > limit // 2 else cut
 
 
-def tokens_for_model(text: str) -> list[str]:
-    """Return the tokens of :func:`normalize_for_model` (fillers removed, truncated)."""
+def _model_words(text: str) -> list[str]:
+    """Case-folded words of ``text`` with the classifier's punctuation rules."""
     folded = unicodedata.normalize("NFKC", _bounded(text)).casefold()
+    folded = _CLOCK_MARK_RE.sub(" ", folded)
     folded = _INNER_MARK_RE.sub("", folded)
-    folded = _NON_WORD_RE.sub(" ", folded)
-    folded = _DIGIT_RE.sub("0", folded)
-    tokens: list[str] = []
+    return _NON_WORD_RE.sub(" ", folded).split()
+
+
+def _truncate_tokens(tokens: list[str]) -> list[str]:
+    """Keep the tokens that fit in :data:`MAX_MODEL_CHARS` characters (at least one)."""
+    out: list[str] = []
     length = -1
-    for token in folded.split():
-        if token in FILLERS:
-            continue
+    for token in tokens:
         length += len(token) + 1
         if length > MAX_MODEL_CHARS:
-            if not tokens:
-                tokens.append(token[:MAX_MODEL_CHARS])
+            if not out:
+                out.append(token[:MAX_MODEL_CHARS])
             break
-        tokens.append(token)
-    return tokens
+        out.append(token)
+    return out
+
+
+def spoken_tokens(text: str) -> SpokenWords:
+    """Return the classifier's tokens of the request in ``text``, and what was said around it.
+
+    ``words`` are the tokens of :func:`normalize_for_model`; ``prefix`` and
+    ``tail`` the wake word, greeting or polite words set apart by
+    :func:`.spoken.clean_words` (case-folded, numbers as said).
+    """
+    spoken = clean_words(_model_words(text))
+    return SpokenWords(
+        tuple(_truncate_tokens(number_shapes(list(spoken.words)))), spoken.prefix, spoken.tail
+    )
+
+
+def tokens_for_model(text: str) -> list[str]:
+    """Return the tokens of :func:`normalize_for_model` (see the module docstring)."""
+    return list(spoken_tokens(text).words)
 
 
 def normalize_for_model(text: str) -> str:
@@ -483,7 +492,7 @@ def normalize_for_slots(text: str) -> str:
     folded = _SLOT_DROP_RE.sub(" ", folded)
     folded = _SLOT_DOT_RE.sub(" ", folded)
     folded = _SLOT_EDGE_RE.sub(" ", folded)
-    words = [word for word in folded.split() if word not in FILLERS]
+    words = clean_words(folded.split()).words
     return _truncate_words(" ".join(words), MAX_SLOT_CHARS)
 
 

@@ -24,6 +24,9 @@ Times:
 
 * "kl 14", "klockan 14:30", "kl. 13.30", "klockan nio", "14:30", "at 3",
   "at 2:30 pm", "3 pm", "at five", "five o'clock", "noon", "midnight";
+* as a recogniser writes them, without a colon: "kl 14 30", "klockan fjorton",
+  "klockan fjorton trettio", "at two thirty", "2 30 pm"; bare "14 30" and
+  "fjorton trettio" (an hour past noon: unmistakably a time);
 * Swedish clock phrases: "halv tre" (2:30), "kvart över tre" (3:15), "kvart i fyra"
   (3:45), "fem i halv fyra" (3:25), "tio över fem" ...; English "half past two",
   "quarter past three", "quarter to four", "ten past five";
@@ -39,7 +42,7 @@ import datetime as dt
 import re
 from typing import Final
 
-from .numbers import MONTHS, ORDINAL_WORDS, WEEKDAYS, ordinal_value, word_number
+from .numbers import MONTHS, ORDINAL_WORDS, WEEKDAYS, ordinal_value, parse_number, word_number
 
 _DAYTIME_START: Final = 8 * 60
 _DAYTIME_END: Final = 20 * 60
@@ -93,7 +96,38 @@ _HOUR_WORDS: Final = [
     "eleven",
     "twelve",
 ]
-_HOUR: Final = rf"(?:\d{{1,2}}|{_alternation(_HOUR_WORDS)})"
+#: Hours past noon as said on a 24-hour clock ("klockan fjorton", "at fourteen thirty").
+_AFTERNOON_HOUR_WORDS: Final = [
+    "tretton",
+    "fjorton",
+    "femton",
+    "sexton",
+    "sjutton",
+    "arton",
+    "aderton",
+    "nitton",
+    "tjugo",
+    "tjugoett",
+    "tjugoen",
+    "tjugotvå",
+    "tjugotre",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "twenty-one",
+    "twenty-two",
+    "twenty-three",
+]
+_HOUR: Final = rf"(?:\d{{1,2}}|{_alternation([*_HOUR_WORDS, *_AFTERNOON_HOUR_WORDS])})"
+#: Minutes said as a number after the hour ("fjorton trettio", "two forty five", "8 15").
+_SPOKEN_MINUTE: Final = (
+    r"(?:\d{2}|[a-zåäö]+(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine)\b)?)"
+)
 _MINUTE_WORDS: Final = _alternation(
     ("kvart", "quarter", "fem", "tio", "tjugo", "tjugofem", "five", "ten", "twenty", "twenty-five")
 )
@@ -102,7 +136,10 @@ _DAY_ONLY_ORDINALS: Final = _alternation(
     for word in ORDINAL_WORDS
     if word not in {"första", "förste", "andra", "andre", "first", "second"}
 )
-_UNIT_AFTER: Final = r"(?!\s*(?:minut|timm|sekund|grad|procent|%|°|min\b|h\b|dag|vecko|år))"
+_UNIT_AFTER: Final = (
+    r"(?!\s*(?:minut|timm|sekund|grad|procent|%|°|min\b|h\b|dag|vecko|år|"
+    r"minute|hour|second|degree|percent|day|week|year))"
+)
 
 _RELATIVE_DAYS: Final[tuple[tuple[str, int, str | None], ...]] = (
     (r"(?:the\s+)?day\s+after\s+tomorrow", 2, None),
@@ -181,7 +218,17 @@ _CLOCK_DIGITS_RE: Final = re.compile(
     r"\b(?:kl\.?|klockan|at|by|around|vid|@)\s+(\d{1,2})(?:[:.](\d{2}))?(?:\s*(a\s*m|p\s*m|am|pm))?\b(?![.:]\d)"
     + _UNIT_AFTER
 )
-_AMPM_RE: Final = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\s*m|p\s*m)\b")
+_AMPM_RE: Final = re.compile(r"\b(\d{1,2})(?:[:.\s](\d{2}))?\s*(am|pm|a\s*m|p\s*m)\b")
+#: An hour and its minutes as said, without a colon: "kl 14 30", "klockan fjorton trettio",
+#: "at two thirty"; or bare, when unmistakable: "14 30", "fjorton trettio".
+_SPOKEN_CLOCK_RE: Final = re.compile(
+    rf"\b(?:kl\.?|klockan|at|around|by|vid)\s+({_HOUR})\s+({_SPOKEN_MINUTE})"
+    rf"(?:\s*(a\s*m|p\s*m|am|pm))?\b{_UNIT_AFTER}"
+)
+_BARE_CLOCK_RE: Final = re.compile(
+    rf"(?<![\d.:/-])\b(\d{{1,2}}|{_alternation(_AFTERNOON_HOUR_WORDS)})\s+({_SPOKEN_MINUTE})\b"
+    rf"(?![.:/-]?\d){_UNIT_AFTER}"
+)
 _CLOCK_WORD_RE: Final = re.compile(
     rf"\b(?:(?:kl|klockan|at|around|by)\s+({_HOUR})(?:\s+(?:o'?clock|oclock))?|({_HOUR})\s+(?:o'?clock|oclock))\b{_UNIT_AFTER}"
 )
@@ -219,6 +266,36 @@ def _minute_value(word: str) -> int | None:
         value = int(word)
         return value if 0 < value < 60 else None
     return None
+
+
+def _spoken_minute(phrase: str) -> tuple[int, str] | None:
+    """Minutes 10-59 said after an hour ("trettio", "forty five", "05"), and the words used."""
+    words = phrase.replace("-", " ").split()
+    if words and words[0].isdigit():
+        value = int(words[0])
+        return (value, words[0]) if len(words[0]) == 2 and value < 60 else None
+    parsed = parse_number(words, 0) if words else None
+    if parsed is None:
+        return None
+    value, used = int(parsed[0]), parsed[1]
+    said = phrase if used == len(words) else words[0]
+    return (value, said) if 10 <= value < 60 else None
+
+
+def _spoken_clock(
+    match: re.Match[str], ampm: str | None, part: str | None
+) -> tuple[dt.time, str] | None:
+    """Resolve an hour-and-minutes match of the spoken clock patterns."""
+    hour = _hour_value(match.group(1))
+    minute = _spoken_minute(match.group(2))
+    if hour is None or minute is None:
+        return None
+    time = resolve_hour(hour, minute[0], ampm, part)
+    if time is None:
+        return None
+    phrase = match.group(0)
+    said = phrase[: match.start(2) - match.start(0)] + minute[1]
+    return time, (said + phrase[match.end(2) - match.start(0) :]) if ampm else said
 
 
 def resolve_hour(hour: int, minute: int, ampm: str | None, part: str | None) -> dt.time | None:
@@ -292,6 +369,9 @@ def parse_time(text: str, part: str | None) -> tuple[dt.time, str] | None:
                 time = resolve_hour(_twelve(hour - 1), 60 - minutes, None, part)
             if time:
                 return time, match.group(0)
+    match = _SPOKEN_CLOCK_RE.search(text)
+    if match and (found := _spoken_clock(match, match.group(3), part)):
+        return found
     for pattern in (_CLOCK_DIGITS_RE, _AMPM_RE):
         match = pattern.search(text)
         if match:
@@ -304,6 +384,9 @@ def parse_time(text: str, part: str | None) -> tuple[dt.time, str] | None:
         time = resolve_hour(int(match.group(1)), int(match.group(2)), None, part)
         if time:
             return time, match.group(0)
+    match = _BARE_CLOCK_RE.search(text)
+    if match and (found := _spoken_clock(match, None, part)):
+        return found
     match = _CLOCK_WORD_RE.search(text)
     if match:
         hour = _hour_value(match.group(1) or match.group(2))
