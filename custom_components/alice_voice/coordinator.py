@@ -221,6 +221,9 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
     def report_failure(self, backend: Backend, key: str) -> None:
         """A call to ``backend`` failed with the message ``key``; a rejected key starts reauth."""
         health = self.data[backend]
+        if health.state is not BackendState.DOWN:
+            # Once per outage; the probe logs the recovery ("answers again").
+            LOGGER.info("%s is unavailable (%s)", backend.value, key)
         health.state = BackendState.DOWN
         health.consecutive_failures += 1
         health.last_error = key

@@ -32,9 +32,10 @@ def agent_device(subentry: ConfigSubentry) -> dr.DeviceInfo:
 
 
 class AliceVoiceEntity(Entity):
-    """An entity that belongs to one Alice agent."""
+    """An entity that belongs to one Alice agent; pushed, never polled."""
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(self, entry: AliceVoiceConfigEntry, subentry: ConfigSubentry) -> None:
         """Initialize the entity and its device."""
@@ -46,8 +47,6 @@ class AliceVoiceEntity(Entity):
 
 class AliceVoiceStatusEntity(AliceVoiceEntity):
     """An entity that shows part of its agent's status, pushed as it changes."""
-
-    _attr_should_poll = False
 
     def __init__(self, entry: AliceVoiceConfigEntry, subentry: ConfigSubentry, key: str) -> None:
         """Initialize; ``key`` names what the entity shows (its unique id's suffix)."""
