@@ -16,10 +16,15 @@ What it does, in short:
   with an ``invalid_api_key`` error event and a close (``bad_key_mode``).
 * ``session.update`` is validated like the GA server does (``session.type`` required, preview
   shapes rejected, ``audio/pcm`` at 24 kHz) and acknowledged with the full merged session.
-* The input audio buffer, conversation items (kept server-side), ``response.create`` with the
-  full GA event sequence in text, audio and function-call variants, ``response.cancel``,
+* The input audio buffer with server VAD and asynchronous input transcription
+  (:mod:`.realtime_audio`), conversation items (kept server-side), ``response.create`` with
+  the full GA event sequence in text, audio and function-call variants, ``response.cancel``,
   barge-in and the 60-minute session cap are all implemented.
-* Replies are scripted with :class:`Rule` objects (first match wins) and a Swedish default.
+* ``?intent=transcription`` opens a transcription session (``session.type:
+  "transcription"``): audio in, transcripts out, never a response. What the server hears is
+  scripted per committed utterance with :meth:`RealtimeTestServer.script_transcripts`.
+* Replies are scripted with :class:`Rule` objects (first match wins) and a Swedish default;
+  validation of client events lives in :mod:`.realtime_validate`.
 * Latency (handshake, time to first delta, delta interval) and faults (HTTP status at the
   upgrade, error events, dropped connections, oversized frames, unknown events, session
   expiry) are configurable per server and changeable between tests.
@@ -33,28 +38,88 @@ import argparse
 import asyncio
 import base64
 import binascii
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 import contextlib
 import copy
-from dataclasses import dataclass, field
-import itertools
+from dataclasses import dataclass, field, replace
+import functools
 import json
 import logging
 import math
 import re
-import secrets
-import struct
 import time
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
 from aiohttp import WSMsgType, web
 
+from .realtime_audio import (
+    BYTES_PER_MS_PCM,
+    MIN_COMMIT_MS,
+    AudioInputRecord,
+    InputAudio,
+    Transcript,
+    bytes_per_ms,
+    tone,
+    transcribe,
+    transcription_session,
+)
+from .realtime_validate import (
+    RESPONSE_KEYS,
+    SAMPLE_RATE,
+    SESSION_KEYS,
+    VOICES,
+    DropMode,
+    JsonDict,
+    ProtocolError,
+    check_transcription_event,
+    check_transcription_session,
+    invalid,
+    merge,
+    missing,
+    new_id,
+    unknown_parameter,
+    validate_audio,
+    validate_item,
+    validate_max_tokens,
+    validate_modalities,
+    validate_tool_choice,
+    validate_tools,
+    validate_transcription_update,
+)
+
+__all__ = [
+    "BYTES_PER_MS_PCM",
+    "DEFAULT_API_KEY",
+    "MIN_COMMIT_MS",
+    "REALTIME_MODELS",
+    "SAMPLE_RATE",
+    "UNKNOWN_EVENT_TYPE",
+    "VOICES",
+    "AudioInputRecord",
+    "BadKeyMode",
+    "ClientEventRecord",
+    "ConnectionRecord",
+    "DropMode",
+    "Faults",
+    "FunctionCall",
+    "HandshakeRecord",
+    "JsonDict",
+    "ProtocolError",
+    "RealtimeTestServer",
+    "Reply",
+    "ReplySource",
+    "ResponseRequest",
+    "Rule",
+    "Transcript",
+    "default_reply",
+    "main",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
-type JsonDict = dict[str, Any]
 type BadKeyMode = Literal["http", "event"]
-type DropMode = Literal["close_1011", "abort"]
 
 DEFAULT_API_KEY: Final = "sk-test-alice-0123456789"
 REALTIME_MODELS: Final = (
@@ -67,69 +132,16 @@ REALTIME_MODELS: Final = (
     "gpt-4o-realtime-preview",
     "gpt-4o-mini-realtime-preview",
 )
-VOICES: Final = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-)
-
 # Latency defaults model a real round trip; tests use RealtimeTestServer.instant().
 DEFAULT_HANDSHAKE_DELAY: Final = 0.150
 DEFAULT_FIRST_DELTA_DELAY: Final = 0.250
 DEFAULT_DELTA_INTERVAL: Final = 0.020
 DEFAULT_SESSION_MAX_AGE: Final = 60 * 60.0
 
-SAMPLE_RATE: Final = 24_000
-BYTES_PER_MS_PCM: Final = SAMPLE_RATE * 2 // 1000  # PCM16 mono
-BYTES_PER_MS_G711: Final = 8
-MIN_COMMIT_MS: Final = 100
 MAX_CLIENT_MESSAGE: Final = 16 * 1024 * 1024  # the API takes appends of up to 15 MiB
 OVERSIZED_FRAME_BYTES: Final = 1024 * 1024 + 64 * 1024  # over the SDK's 1 MiB max_size
 UNKNOWN_EVENT_TYPE: Final = "response.alice_test.unknown_event"
 
-_SESSION_KEYS: Final = frozenset(
-    {
-        "type",
-        "model",
-        "instructions",
-        "output_modalities",
-        "audio",
-        "tools",
-        "tool_choice",
-        "max_output_tokens",
-        "truncation",
-        "tracing",
-        "include",
-        "prompt",
-        "reasoning",
-    }
-)
-_RESPONSE_KEYS: Final = frozenset(
-    {
-        "conversation",
-        "instructions",
-        "tools",
-        "tool_choice",
-        "output_modalities",
-        "max_output_tokens",
-        "metadata",
-        "input",
-        "audio",
-        "prompt",
-        "reasoning",
-    }
-)
-_AUDIO_INPUT_KEYS: Final = frozenset(
-    {"format", "transcription", "noise_reduction", "turn_detection"}
-)
-_AUDIO_OUTPUT_KEYS: Final = frozenset({"format", "voice", "speed"})
 _CLIENT_EVENT_TYPES: Final = (
     "session.update",
     "input_audio_buffer.append",
@@ -143,47 +155,6 @@ _CLIENT_EVENT_TYPES: Final = (
     "response.cancel",
     "output_audio_buffer.clear",
 )
-
-_ids = itertools.count(1)
-
-
-def _new_id(prefix: str) -> str:
-    """Return a unique id shaped like the API's (``event_…``, ``item_…``, ``resp_…``)."""
-    return f"{prefix}_{secrets.token_hex(6)}{next(_ids):06x}"
-
-
-class ProtocolError(Exception):
-    """A client mistake, sent back as a recoverable ``error`` event."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        param: str | None = None,
-        error_type: str = "invalid_request_error",
-    ) -> None:
-        """Initialize the error."""
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
-        self.error_type = error_type
-
-
-def _unknown_parameter(param: str) -> ProtocolError:
-    return ProtocolError("unknown_parameter", f"Unknown parameter: '{param}'.", param=param)
-
-
-def _missing(param: str) -> ProtocolError:
-    return ProtocolError(
-        "missing_required_parameter", f"Missing required parameter: '{param}'.", param=param
-    )
-
-
-def _invalid(param: str, message: str) -> ProtocolError:
-    return ProtocolError("invalid_value", message, param=param)
-
 
 # --- Scripting --------------------------------------------------------------------------
 
@@ -364,6 +335,8 @@ class Faults:
         rest_status: Answer ``GET /v1/models`` with this HTTP status.
         drop_on_client_event: Drop the connection when the next client event arrives (a
             connection that died while idle); one-shot, cleared when it fires.
+        transcription_failed_code: Answer every transcription with ``.failed`` and this code.
+        drop_mid_transcription: Drop the connection after the first transcript delta.
     """
 
     handshake_status: int | None = None
@@ -374,6 +347,8 @@ class Faults:
     unknown_events: bool = False
     rest_status: int | None = None
     drop_on_client_event: DropMode | None = None
+    transcription_failed_code: str | None = None
+    drop_mid_transcription: DropMode | None = None
 
 
 # --- Records ----------------------------------------------------------------------------
@@ -435,6 +410,7 @@ class ConnectionRecord:
         server_events: Server events, in order.
         session: The current session configuration.
         conversation: The server-side conversation items.
+        audio: The input audio received (bytes, format, VAD turns, transcripts).
     """
 
     id: int
@@ -448,6 +424,7 @@ class ConnectionRecord:
     server_events: list[JsonDict] = field(default_factory=list)
     session: JsonDict = field(default_factory=dict)
     conversation: list[JsonDict] = field(default_factory=list)
+    audio: AudioInputRecord = field(default_factory=AudioInputRecord)
 
     @property
     def client_event_types(self) -> list[str]:
@@ -481,8 +458,8 @@ class _Connection:
     record: ConnectionRecord
     ws: web.WebSocketResponse
     request: web.Request
+    audio: InputAudio
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    audio_buffer: bytearray = field(default_factory=bytearray)
     active: _ActiveResponse | None = None
     audio_sent: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -561,17 +538,6 @@ def _split_text(text: str, deltas: int | None) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def _tone(ms: int, phase: int, frequency: float = 440.0, amplitude: int = 2000) -> bytes:
-    samples = SAMPLE_RATE * ms // 1000
-    return struct.pack(
-        f"<{samples}h",
-        *(
-            int(amplitude * math.sin(2 * math.pi * frequency * (phase + i) / SAMPLE_RATE))
-            for i in range(samples)
-        ),
-    )
-
-
 class RealtimeTestServer:
     """A local OpenAI Realtime GA server (aiohttp) driven by the real SDK.
 
@@ -587,7 +553,11 @@ class RealtimeTestServer:
             ``"event"`` accepts it, sends ``error invalid_api_key`` and closes.
         strict_tools: Drop scripted calls to tools that were not offered (as a real model would).
         audio_ms_per_delta: Milliseconds of audio sent with each transcript delta.
-        input_audio_transcript: What the server "hears" in committed input audio.
+        input_audio_transcript: What the server "hears" in committed input audio when no
+            scripted transcript is left (see :meth:`script_transcripts`).
+        transcript_queue: Scripted transcripts, one per committed utterance.
+        transcribe_delay_s: Seconds of transcription per second of committed audio before
+            ``.completed`` (the cost of the ASR model; transcript deltas are spread over it).
         record_server_events: Whether to keep every server event (tests) or not (benchmarks).
         faults: The active :class:`Faults`.
         rules: The scripted :class:`Rule` list.
@@ -609,10 +579,16 @@ class RealtimeTestServer:
         strict_tools: bool = True,
         audio_ms_per_delta: int = 100,
         record_server_events: bool = True,
+        mount: Callable[[web.Application], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        """Initialize the server (call :meth:`start` to bind it)."""
+        """Initialize the server (call :meth:`start` to bind it).
+
+        ``mount`` adds other OpenAI endpoints to the same app (e.g. the speech
+        server's ``add_routes``), so that one base URL serves them all.
+        """
+        self._mount = mount
         self.api_keys: set[str] = set(api_keys)
         self._primary_key = api_keys[0] if api_keys else DEFAULT_API_KEY
         self.models: tuple[str, ...] = tuple(models)
@@ -624,6 +600,8 @@ class RealtimeTestServer:
         self.strict_tools = strict_tools
         self.audio_ms_per_delta = audio_ms_per_delta
         self.input_audio_transcript: str | None = None
+        self.transcript_queue: deque[Transcript] = deque()
+        self.transcribe_delay_s = 0.0
         self.record_server_events = record_server_events
         self.faults = Faults()
         self.rules: list[Rule] = []
@@ -678,6 +656,8 @@ class RealtimeTestServer:
         app.router.add_get("/v1/realtime", self._handle_realtime)
         app.router.add_get("/v1/models", self._handle_models)
         app.router.add_get("/v1/models/{model}", self._handle_model)
+        if self._mount is not None:
+            self._mount(app)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._requested_port)
@@ -744,6 +724,17 @@ class RealtimeTestServer:
         """Remove all rules (the default reply answers everything)."""
         self.rules.clear()
 
+    def script_transcripts(self, *transcripts: str | Transcript) -> None:
+        """Queue what the server hears: one transcript per committed utterance, in order.
+
+        Each commit (the client's, or the VAD's at the end of speech) takes the next one;
+        when none is left it hears :attr:`input_audio_transcript`, else nothing (``""``).
+        A :class:`Transcript` can also script deltas, a delay or a fault.
+        """
+        self.transcript_queue.extend(
+            Transcript(text=t) if isinstance(t, str) else t for t in transcripts
+        )
+
     def set_faults(self, **changes: Any) -> Faults:
         """Change fields of :attr:`faults` (e.g. ``set_faults(unknown_events=True)``)."""
         for name, value in changes.items():
@@ -778,12 +769,10 @@ class RealtimeTestServer:
                     {
                         "type": "input_audio_buffer.speech_started",
                         "audio_start_ms": 0,
-                        "item_id": _new_id("item"),
+                        "item_id": new_id("item"),
                     },
                 )
-            if conn.active is not None:
-                conn.active.cancel_reason = "turn_detected"
-                conn.active.cancel.set()
+            self._interrupt(conn)
 
     # --- Records ----------------------------------------------------------------------
 
@@ -942,12 +931,18 @@ class RealtimeTestServer:
         record = ConnectionRecord(
             id=len(self.connections) + 1,
             handshake=handshake,
-            session_id=_new_id("sess"),
+            session_id=new_id("sess"),
             opened_at=time.monotonic(),
         )
-        record.session = _default_session(session_model, record.session_id, self.session_max_age)
+        if request.query.get("intent") == "transcription":
+            expires_at = int(time.time() + self.session_max_age)
+            record.session = transcription_session(record.session_id, expires_at)
+        else:
+            record.session = _default_session(
+                session_model, record.session_id, self.session_max_age
+            )
         self.connections.append(record)
-        conn = _Connection(record=record, ws=ws, request=request)
+        conn = _Connection(record=record, ws=ws, request=request, audio=InputAudio(record.audio))
         self._open[record.id] = conn
         await self._notify()
         try:
@@ -975,13 +970,23 @@ class RealtimeTestServer:
             await self._send_error(conn, "invalid_api_key", error["message"])
             await self._close(conn, 1008, b"invalid_api_key")
             return
-        if not model:
+        intent = conn.request.query.get("intent")
+        if intent not in (None, "transcription"):
+            await self._send_error(
+                conn,
+                "invalid_value",
+                f"Invalid value: '{intent}'. Supported values are: 'transcription'.",
+                param="intent",
+            )
+            await self._close(conn, 1008, b"invalid intent")
+            return
+        if intent is None and not model:
             await self._send_error(
                 conn, "missing_required_parameter", "Missing model.", param="model"
             )
             await self._close(conn, 1008, b"missing model")
             return
-        if model not in self.models:
+        if intent is None and model not in self.models:
             await self._send_error(
                 conn,
                 "invalid_value",
@@ -1018,7 +1023,7 @@ class RealtimeTestServer:
     # --- Sending ----------------------------------------------------------------------
 
     async def _send(self, conn: _Connection, event: JsonDict) -> None:
-        payload = {"type": event["type"], "event_id": _new_id("event")}
+        payload = {"type": event["type"], "event_id": new_id("event")}
         payload.update((k, v) for k, v in event.items() if k != "type")
         if conn.ws.closed:
             raise ConnectionResetError("WebSocket is closed")
@@ -1090,6 +1095,13 @@ class RealtimeTestServer:
             conn.active.task.cancel()
         conn.active = None
 
+    def _interrupt(self, conn: _Connection) -> None:
+        """Speech started: cancel the active response (``interrupt_response``)."""
+        detection = conn.record.session["audio"]["input"].get("turn_detection") or {}
+        if conn.active is not None and detection.get("interrupt_response", True):
+            conn.active.cancel_reason = "turn_detected"
+            conn.active.cancel.set()
+
     # --- Client events ----------------------------------------------------------------
 
     async def _on_text(self, conn: _Connection, data: str) -> None:
@@ -1128,15 +1140,17 @@ class RealtimeTestServer:
             )
 
     async def _dispatch(self, conn: _Connection, event: JsonDict) -> None:
+        if conn.record.session["type"] == "transcription":
+            check_transcription_event(event.get("type"))
         match event.get("type"):
             case "session.update":
                 await self._session_update(conn, event)
             case "input_audio_buffer.append":
-                self._append_audio(conn, event)
+                await self._append_audio(conn, event)
             case "input_audio_buffer.commit":
                 await self._commit_audio(conn)
             case "input_audio_buffer.clear":
-                conn.audio_buffer.clear()
+                conn.audio.clear()
                 await self._send(conn, {"type": "input_audio_buffer.cleared"})
             case "conversation.item.create":
                 await self._create_item(conn, event)
@@ -1163,11 +1177,11 @@ class RealtimeTestServer:
             case "response.cancel":
                 self._response_cancel(conn, event)
             case "output_audio_buffer.clear":
-                raise _invalid("type", "output_audio_buffer.clear is only supported for WebRTC.")
+                raise invalid("type", "output_audio_buffer.clear is only supported for WebRTC.")
             case None:
-                raise _missing("type")
+                raise missing("type")
             case other:
-                raise _invalid(
+                raise invalid(
                     "type",
                     f"Invalid value: '{other}'. Supported values are: "
                     + ", ".join(f"'{name}'" for name in _CLIENT_EVENT_TYPES)
@@ -1179,29 +1193,44 @@ class RealtimeTestServer:
     async def _session_update(self, conn: _Connection, event: JsonDict) -> None:
         update = event.get("session")
         if not isinstance(update, dict):
-            raise _missing("session")
+            raise missing("session")
         if "type" not in update:
-            raise _missing("session.type")
-        if update["type"] != "realtime":
-            raise _invalid("session.type", "The session type cannot be changed.")
+            raise missing("session.type")
+        kind = conn.record.session["type"]
+        if update["type"] != kind:
+            raise invalid(
+                "session.type",
+                f"Passing a {update['type']} session update event to a {kind} session is not "
+                "allowed.",
+            )
+        if kind == "transcription":
+            validate_transcription_update(update)
+            merged = copy.deepcopy(conn.record.session)
+            merge(merged["audio"], update.get("audio") or {})
+            if "include" in update:
+                merged["include"] = update["include"]
+            check_transcription_session(merged)
+            conn.record.session = merged
+            await self._send(conn, {"type": "session.updated", "session": merged})
+            return
         for key in update:
-            if key not in _SESSION_KEYS:
-                raise _unknown_parameter(f"session.{key}")
+            if key not in SESSION_KEYS:
+                raise unknown_parameter(f"session.{key}")
         if "model" in update and update["model"] != conn.record.session["model"]:
-            raise _invalid("session.model", "The model cannot be changed during a session.")
+            raise invalid("session.model", "The model cannot be changed during a session.")
         if "instructions" in update and not isinstance(update["instructions"], str | None):
-            raise _invalid("session.instructions", "Expected a string.")
+            raise invalid("session.instructions", "Expected a string.")
         if "output_modalities" in update:
-            _validate_modalities(update["output_modalities"], "session.output_modalities")
+            validate_modalities(update["output_modalities"], "session.output_modalities")
         if "tools" in update:
-            _validate_tools(update["tools"], "session.tools")
+            validate_tools(update["tools"], "session.tools")
         if "tool_choice" in update:
-            _validate_tool_choice(update["tool_choice"], "session.tool_choice")
+            validate_tool_choice(update["tool_choice"], "session.tool_choice")
         if "max_output_tokens" in update:
-            _validate_max_tokens(update["max_output_tokens"], "session.max_output_tokens")
+            validate_max_tokens(update["max_output_tokens"], "session.max_output_tokens")
         merged = copy.deepcopy(conn.record.session)
         if "audio" in update:
-            _validate_audio(update["audio"], "session.audio")
+            validate_audio(update["audio"], "session.audio")
             new_voice = ((update["audio"] or {}).get("output") or {}).get("voice")
             old_voice = merged["audio"]["output"]["voice"]
             if new_voice is not None and new_voice != old_voice and conn.audio_sent:
@@ -1210,7 +1239,7 @@ class RealtimeTestServer:
                     "Cannot update a session's voice after the model has responded with audio.",
                     param="session.audio.output.voice",
                 )
-            _merge(merged["audio"], update["audio"] or {})
+            merge(merged["audio"], update["audio"] or {})
         for key, value in update.items():
             if key not in ("audio", "type"):
                 merged[key] = copy.deepcopy(value)
@@ -1219,38 +1248,48 @@ class RealtimeTestServer:
 
     # audio buffer
 
-    def _bytes_per_ms(self, conn: _Connection) -> int:
-        fmt = conn.record.session["audio"]["input"].get("format") or {}
-        return (
-            BYTES_PER_MS_PCM if fmt.get("type", "audio/pcm") == "audio/pcm" else BYTES_PER_MS_G711
-        )
-
-    def _append_audio(self, conn: _Connection, event: JsonDict) -> None:
+    async def _append_audio(self, conn: _Connection, event: JsonDict) -> None:
         audio = event.get("audio")
         if not isinstance(audio, str):
-            raise _missing("audio")
+            raise missing("audio")
         try:
-            conn.audio_buffer.extend(base64.b64decode(audio, validate=True))
+            data = base64.b64decode(audio, validate=True)
         except binascii.Error as err:
-            raise _invalid("audio", "Invalid base64 audio.") from err
+            raise invalid("audio", "Invalid base64 audio.") from err
+        await conn.audio.append(
+            data,
+            conn.record.session["audio"]["input"],
+            send=functools.partial(self._send, conn),
+            commit=functools.partial(self._commit_audio, conn),
+            on_speech=functools.partial(self._interrupt, conn),
+        )
 
-    async def _commit_audio(self, conn: _Connection) -> None:
-        buffered_ms = len(conn.audio_buffer) // self._bytes_per_ms(conn)
-        if buffered_ms < MIN_COMMIT_MS:
-            raise ProtocolError(
-                "input_audio_buffer_commit_empty",
-                "Error committing input audio buffer: buffer too small. Expected at least "
-                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
-            )
+    async def _commit_audio(
+        self, conn: _Connection, vad_item_id: str | None = None, audio: bytes | None = None
+    ) -> None:
+        """Commit the buffer: the client's commit, or the VAD's (with its item and audio)."""
+        audio_input = conn.record.session["audio"]["input"]
+        per_ms = bytes_per_ms(audio_input.get("format") or {})
+        if audio is None:
+            buffered_ms = len(conn.audio.buffer) / per_ms
+            if buffered_ms < MIN_COMMIT_MS:
+                raise ProtocolError(
+                    "input_audio_buffer_commit_empty",
+                    "Error committing input audio buffer: buffer too small. Expected at least "
+                    f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of "
+                    "audio.",
+                )
+            audio = conn.audio.take()
         item: JsonDict = {
-            "id": _new_id("item"),
+            "id": vad_item_id or new_id("item"),
             "object": "realtime.item",
             "type": "message",
             "status": "completed",
             "role": "user",
             "content": [{"type": "input_audio", "transcript": None}],
         }
-        conn.audio_buffer.clear()
+        seconds = len(audio) / per_ms / 1000
+        conn.record.audio.committed_ms.append(seconds * 1000)
         previous = conn.record.conversation[-1]["id"] if conn.record.conversation else None
         await self._send(
             conn,
@@ -1261,34 +1300,56 @@ class RealtimeTestServer:
             },
         )
         await self._add_item(conn, item, previous)
-        transcription = conn.record.session["audio"]["input"].get("transcription")
-        if transcription and self.input_audio_transcript is not None:
-            await self._send(
+        heard = (
+            self.transcript_queue.popleft()
+            if self.transcript_queue
+            else Transcript(text=self.input_audio_transcript or "")
+        )
+        heard = replace(
+            heard,
+            failed_code=heard.failed_code or self.faults.transcription_failed_code,
+            drop=heard.drop or self.faults.drop_mid_transcription,
+        )
+        conn.audio.heard[item["id"]] = heard.text
+        if transcription := audio_input.get("transcription"):
+            self._spawn(
                 conn,
-                {
-                    "type": "conversation.item.input_audio_transcription.completed",
-                    "item_id": item["id"],
-                    "content_index": 0,
-                    "transcript": self.input_audio_transcript,
-                    "usage": {"type": "duration", "seconds": buffered_ms / 1000},
-                },
+                transcribe(
+                    functools.partial(self._send, conn),
+                    functools.partial(self._drop, conn),
+                    item=item,
+                    transcript=heard,
+                    seconds=seconds,
+                    delay_per_second=self.transcribe_delay_s,
+                    model=transcription.get("model"),
+                    record=conn.record.audio,
+                ),
             )
+        detection = audio_input.get("turn_detection") or {}
+        if (
+            vad_item_id is not None
+            and conn.record.session["type"] == "realtime"
+            and detection.get("create_response", True)
+        ):
+            # Server VAD answers the turn by itself (unless a response is still running).
+            with contextlib.suppress(ProtocolError):
+                await self._response_create(conn, {"type": "response.create"})
 
     # conversation items
 
     def _find_item(self, conn: _Connection, item_id: Any) -> JsonDict:
         if not isinstance(item_id, str):
-            raise _missing("item_id")
+            raise missing("item_id")
         for item in conn.record.conversation:
             if item["id"] == item_id:
                 return item
-        raise _invalid("item_id", f"Item with item_id not found: {item_id}")
+        raise invalid("item_id", f"Item with item_id not found: {item_id}")
 
     async def _create_item(self, conn: _Connection, event: JsonDict) -> None:
         item = event.get("item")
         if not isinstance(item, dict):
-            raise _missing("item")
-        item = _validate_item(item, conn.record.conversation)
+            raise missing("item")
+        item = validate_item(item, conn.record.conversation)
         previous = event.get("previous_item_id")
         conversation = conn.record.conversation
         if previous is None:
@@ -1300,7 +1361,7 @@ class RealtimeTestServer:
         else:
             index = next((i for i, it in enumerate(conversation) if it["id"] == previous), None)
             if index is None:
-                raise _invalid("previous_item_id", f"Item with id '{previous}' not found.")
+                raise invalid("previous_item_id", f"Item with id '{previous}' not found.")
             conversation.insert(index + 1, item)
         await self._send(
             conn, {"type": "conversation.item.added", "previous_item_id": previous, "item": item}
@@ -1329,18 +1390,18 @@ class RealtimeTestServer:
             )
         response_id = event.get("response_id")
         if response_id is not None and response_id != active.id:
-            raise _invalid("response_id", f"Response '{response_id}' is not active.")
+            raise invalid("response_id", f"Response '{response_id}' is not active.")
         active.cancel_reason = "client_cancelled"
         active.cancel.set()
 
     async def _response_create(self, conn: _Connection, event: JsonDict) -> None:
         raw_params = event.get("response") or {}
         if not isinstance(raw_params, dict):
-            raise _invalid("response", "Expected an object.")
+            raise invalid("response", "Expected an object.")
         params: JsonDict = raw_params
         for key in params:
-            if key not in _RESPONSE_KEYS:
-                raise _unknown_parameter(f"response.{key}")
+            if key not in RESPONSE_KEYS:
+                raise unknown_parameter(f"response.{key}")
         if conn.active is not None:
             raise ProtocolError(
                 "conversation_already_has_active_response",
@@ -1349,28 +1410,30 @@ class RealtimeTestServer:
             )
         session = conn.record.session
         modalities: Any = params.get("output_modalities", session["output_modalities"])
-        _validate_modalities(modalities, "response.output_modalities")
+        validate_modalities(modalities, "response.output_modalities")
         tools = params.get("tools", session["tools"]) or []
-        _validate_tools(tools, "response.tools")
+        validate_tools(tools, "response.tools")
         tool_choice = params.get("tool_choice", session["tool_choice"])
-        _validate_tool_choice(tool_choice, "response.tool_choice")
+        validate_tool_choice(tool_choice, "response.tool_choice")
         max_tokens = params.get("max_output_tokens", session["max_output_tokens"])
-        _validate_max_tokens(max_tokens, "response.max_output_tokens")
+        validate_max_tokens(max_tokens, "response.max_output_tokens")
         conversation = params.get("conversation", "auto")
         if conversation not in ("auto", "none"):
-            raise _invalid("response.conversation", "Expected 'auto' or 'none'.")
+            raise invalid("response.conversation", "Expected 'auto' or 'none'.")
         out_of_band = conversation == "none"
         if "input" in params:
             if not isinstance(params["input"], list):
-                raise _invalid("response.input", "Expected an array of items.")
+                raise invalid("response.input", "Expected an array of items.")
             if not all(isinstance(it, dict) for it in params["input"]):
-                raise _invalid("response.input", "Expected an array of items.")
-            items = [_validate_item(it, [], check_call_ids=False) for it in params["input"]]
+                raise invalid("response.input", "Expected an array of items.")
+            items = [validate_item(it, [], check_call_ids=False) for it in params["input"]]
         else:
             items = list(conn.record.conversation)
         user_text = next(
             (
-                _item_text(item, self.input_audio_transcript)
+                _item_text(
+                    item, conn.audio.heard.get(str(item.get("id")), self.input_audio_transcript)
+                )
                 for item in reversed(items)
                 if item.get("type") == "message" and item.get("role") == "user"
             ),
@@ -1399,7 +1462,7 @@ class RealtimeTestServer:
                 error_type="server_error",
             )
             return
-        active = _ActiveResponse(id=_new_id("resp"))
+        active = _ActiveResponse(id=new_id("resp"))
         conn.active = active
         active.task = asyncio.get_running_loop().create_task(
             self._run_response(conn, active, request, reply, params, max_tokens)
@@ -1540,7 +1603,7 @@ class RealtimeTestServer:
 
         if text and not cancelled:
             item: JsonDict = {
-                "id": _new_id("item"),
+                "id": new_id("item"),
                 "object": "realtime.item",
                 "type": "message",
                 "status": "in_progress",
@@ -1582,7 +1645,7 @@ class RealtimeTestServer:
                         conn,
                         {"type": "response.output_audio_transcript.delta", **base, "delta": chunk},
                     )
-                    pcm = _tone(self.audio_ms_per_delta, audio_bytes // 2)
+                    pcm = tone(self.audio_ms_per_delta, phase=audio_bytes // 2)
                     audio_bytes += len(pcm)
                     await self._send(
                         conn,
@@ -1635,12 +1698,12 @@ class RealtimeTestServer:
                 break
             arguments = call.arguments_json()
             item = {
-                "id": _new_id("item"),
+                "id": new_id("item"),
                 "object": "realtime.item",
                 "type": "function_call",
                 "status": "in_progress",
                 "name": call.name,
-                "call_id": call.call_id or _new_id("call"),
+                "call_id": call.call_id or new_id("call"),
                 "arguments": "",
             }
             index = await add_output(item)
@@ -1680,7 +1743,8 @@ class RealtimeTestServer:
                 "error": {"type": "server_error", "code": reply.failed_code},
             }
         context_text = request.instructions + " ".join(
-            _item_text(it, self.input_audio_transcript) for it in request.items
+            _item_text(it, conn.audio.heard.get(str(it.get("id")), self.input_audio_transcript))
+            for it in request.items
         )
         output_text = "".join(_item_text(it, None) + str(it.get("arguments", "")) for it in output)
         input_tokens = _estimate_tokens(context_text)
@@ -1721,171 +1785,6 @@ class RealtimeTestServer:
                 ],
             },
         )
-
-
-# --- Validation helpers -------------------------------------------------------------------
-
-
-def _merge(target: JsonDict, update: Mapping[str, Any]) -> None:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict) and key != "format":
-            _merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-
-
-def _validate_modalities(value: Any, param: str) -> None:
-    if value not in (["audio"], ["text"], ("audio",), ("text",)):
-        raise _invalid(param, "Invalid modalities: expected ['audio'] or ['text'].")
-
-
-def _validate_max_tokens(value: Any, param: str) -> None:
-    if value == "inf" or value is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4096:
-        raise _invalid(param, "Expected an integer between 1 and 4096, or 'inf'.")
-
-
-def _validate_tools(tools: Any, param: str) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list):
-        raise _invalid(param, "Expected an array of tools.")
-    for index, tool in enumerate(tools):
-        where = f"{param}[{index}]"
-        if not isinstance(tool, dict):
-            raise _invalid(where, "Expected an object.")
-        if tool.get("type") != "function":
-            raise _invalid(f"{where}.type", "Only function tools are supported here.")
-        for key in tool:
-            if key not in ("type", "name", "description", "parameters"):
-                raise _unknown_parameter(f"{where}.{key}")
-        if not isinstance(tool.get("name"), str) or not tool["name"]:
-            raise _missing(f"{where}.name")
-        if "parameters" in tool and not isinstance(tool["parameters"], dict):
-            raise _invalid(f"{where}.parameters", "Expected a JSON schema object.")
-
-
-def _validate_tool_choice(value: Any, param: str) -> None:
-    if value in ("auto", "none", "required"):
-        return
-    if (
-        isinstance(value, dict)
-        and value.get("type") == "function"
-        and isinstance(value.get("name"), str)
-    ):
-        return
-    raise _invalid(param, "Expected 'auto', 'none', 'required' or a function.")
-
-
-def _validate_format(value: Any, param: str) -> None:
-    if not isinstance(value, dict):
-        raise _invalid(
-            param,
-            f"Invalid format {value!r}: expected an object like {{'type': 'audio/pcm', 'rate': 24000}}.",
-        )
-    kind = value.get("type")
-    if kind == "audio/pcm":
-        if value.get("rate", SAMPLE_RATE) != SAMPLE_RATE:
-            raise _invalid(f"{param}.rate", "Only 24000 Hz is supported for audio/pcm.")
-    elif kind not in ("audio/pcmu", "audio/pcma"):
-        raise _invalid(f"{param}.type", f"Invalid audio format type: {kind!r}.")
-
-
-def _validate_audio(audio: Any, param: str) -> None:
-    if audio is None:
-        return
-    if not isinstance(audio, dict):
-        raise _invalid(param, "Expected an object.")
-    for key in audio:
-        if key not in ("input", "output"):
-            raise _unknown_parameter(f"{param}.{key}")
-    audio_in = audio.get("input") or {}
-    audio_out = audio.get("output") or {}
-    for key in audio_in:
-        if key not in _AUDIO_INPUT_KEYS:
-            raise _unknown_parameter(f"{param}.input.{key}")
-    for key in audio_out:
-        if key not in _AUDIO_OUTPUT_KEYS:
-            raise _unknown_parameter(f"{param}.output.{key}")
-    for section, where in ((audio_in, "input"), (audio_out, "output")):
-        if "format" in section:
-            _validate_format(section["format"], f"{param}.{where}.format")
-    detection = audio_in.get("turn_detection")
-    if detection is not None and (
-        not isinstance(detection, dict)
-        or detection.get("type") not in ("server_vad", "semantic_vad")
-    ):
-        raise _invalid(
-            f"{param}.input.turn_detection", "Expected null, server_vad or semantic_vad."
-        )
-    voice = audio_out.get("voice")
-    if voice is not None and voice not in VOICES and not isinstance(voice, dict):
-        raise _invalid(f"{param}.output.voice", f"Invalid voice {voice!r}.")
-    speed = audio_out.get("speed")
-    if speed is not None and not (isinstance(speed, int | float) and 0.25 <= speed <= 1.5):
-        raise _invalid(f"{param}.output.speed", "Expected a speed between 0.25 and 1.5.")
-
-
-_CONTENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
-    "user": ("input_text", "input_audio", "input_image"),
-    "system": ("input_text",),
-    "assistant": ("output_text", "output_audio"),
-}
-
-
-def _validate_item(
-    item: JsonDict, conversation: list[JsonDict], *, check_call_ids: bool = True
-) -> JsonDict:
-    item = copy.deepcopy(item)
-    kind = item.get("type")
-    if kind == "message":
-        role = item.get("role")
-        if role not in _CONTENT_TYPES:
-            raise _invalid("item.role", f"Invalid role {role!r}.")
-        content = item.get("content")
-        if not isinstance(content, list) or not content:
-            raise _missing("item.content")
-        for index, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") not in _CONTENT_TYPES[role]:
-                allowed = ", ".join(_CONTENT_TYPES[role])
-                raise _invalid(
-                    f"item.content[{index}].type",
-                    f"Content type for {role} messages must be one of: {allowed}.",
-                )
-            if part["type"] in ("input_text", "output_text") and not isinstance(
-                part.get("text"), str
-            ):
-                raise _missing(f"item.content[{index}].text")
-            if part["type"] == "input_audio" and isinstance(part.get("audio"), str):
-                try:
-                    base64.b64decode(part["audio"], validate=True)
-                except binascii.Error as err:
-                    raise _invalid(f"item.content[{index}].audio", "Invalid base64 audio.") from err
-    elif kind == "function_call_output":
-        if not isinstance(item.get("call_id"), str):
-            raise _missing("item.call_id")
-        if not isinstance(item.get("output"), str):
-            raise _invalid("item.output", "The output must be a string.")
-        if check_call_ids and not any(
-            it.get("type") == "function_call" and it.get("call_id") == item["call_id"]
-            for it in conversation
-        ):
-            raise _invalid(
-                "item.call_id", f"Tool call ID '{item['call_id']}' not found in conversation."
-            )
-    elif kind == "function_call":
-        for key in ("call_id", "name", "arguments"):
-            if not isinstance(item.get(key), str):
-                raise _missing(f"item.{key}")
-    else:
-        raise _invalid("item.type", f"Invalid item type {kind!r}.")
-    if check_call_ids and any(it["id"] == item.get("id") for it in conversation):
-        raise _invalid("item.id", f"Item with id '{item['id']}' already exists.")
-    item.setdefault("id", _new_id("item"))
-    item["object"] = "realtime.item"
-    item.setdefault("status", "completed")
-    return item
 
 
 def _content_texts(content: Any) -> list[str]:

@@ -5,7 +5,8 @@
 # imports voluptuous.
 import custom_components.alice_voice  # noqa: F401  # isort: skip
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -37,6 +38,8 @@ from custom_components.alice_voice.const import (
 )
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import RealtimeTestServer
+from simulators.satellite import SatelliteTestServer
+from simulators.speech import SpeechTestServer
 
 from .common import AGENT_ID, OPENAI_KEY
 
@@ -196,3 +199,40 @@ async def get_diagnostics(
         return data
 
     return get
+
+
+# --- voice: OpenAI's audio endpoints and a Wyoming satellite ---------------------------
+
+
+@pytest.fixture
+def tts_cache(tmp_path: Path) -> Iterator[None]:
+    """Speech is cached in the test's own folder, never in the shared test config."""
+    with (
+        patch("homeassistant.components.tts.DEFAULT_CACHE", False),
+        patch("homeassistant.components.tts.DEFAULT_CACHE_DIR", str(tmp_path / "tts")),
+    ):
+        yield
+
+
+@pytest.fixture
+async def speech_server() -> SpeechTestServer:
+    """OpenAI's speech endpoints (mounted in the Realtime server: one base URL)."""
+    return SpeechTestServer(api_key=OPENAI_KEY)
+
+
+@pytest.fixture
+async def openai_server(
+    socket_enabled: None, speech_server: SpeechTestServer, tts_cache: None
+) -> AsyncIterator[RealtimeTestServer]:
+    """OpenAI on 127.0.0.1: Realtime (transcription) and the audio REST endpoints."""
+    server = RealtimeTestServer.instant(api_keys=[OPENAI_KEY], mount=speech_server.add_routes)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def satellite(socket_enabled: None) -> AsyncIterator[SatelliteTestServer]:
+    """A Wyoming satellite in the kitchen."""
+    async with SatelliteTestServer("Köket") as server:
+        yield server

@@ -28,12 +28,17 @@ from custom_components.alice_voice.const import (
     CONF_PROMPT,
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
+    CONF_SATELLITES,
+    CONF_STT_MODEL,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
+    CONF_VAD_HANGOVER,
+    CONF_VAD_SENSITIVITY,
     DEFAULT_CONVERSATION_OPTIONS,
     DOMAIN,
     SECTION_ADVANCED,
+    SECTION_VOICE,
     SUBENTRY_CONVERSATION,
 )
 from simulators.ollama import OllamaTestServer
@@ -312,6 +317,12 @@ AGENT_INPUT: dict[str, Any] = {
         CONF_THINK_BUDGET: 1500.0,
         CONF_EVENT_TRANSCRIPTS: True,
     },
+    SECTION_VOICE: {
+        CONF_SATELLITES: ["assist_satellite.koket"],
+        CONF_STT_MODEL: "gpt-4o-transcribe",
+        CONF_VAD_SENSITIVITY: 0.5,
+        CONF_VAD_HANGOVER: 450.0,
+    },
 }
 AGENT_DATA: dict[str, Any] = {
     CONF_LANGUAGE: "en",
@@ -330,6 +341,10 @@ AGENT_DATA: dict[str, Any] = {
     CONF_FAST_BUDGET: 250,
     CONF_THINK_BUDGET: 1500,
     CONF_EVENT_TRANSCRIPTS: True,
+    CONF_SATELLITES: ["assist_satellite.koket"],
+    CONF_STT_MODEL: "gpt-4o-transcribe",
+    CONF_VAD_SENSITIVITY: 0.5,
+    CONF_VAD_HANGOVER: 450,
 }
 
 

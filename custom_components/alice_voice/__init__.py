@@ -12,6 +12,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
 from .classify import async_get_router_model, async_setup_classify
@@ -22,9 +23,11 @@ from .frontend import async_setup_frontend
 from .hud import async_connect_hud
 from .metrics import Metrics
 from .models import AliceVoiceConfigEntry, AliceVoiceData
+from .pipeline import async_remove_pipelines, async_sync_pipelines
 from .router import IntentRouter, ModelLoadError
 from .status import AgentStatusTracker
 from .views import async_setup_views
+from .voice import VoiceHub
 from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -34,7 +37,9 @@ PLATFORMS = (
     Platform.EVENT,
     Platform.SELECT,
     Platform.SENSOR,
+    Platform.STT,
     Platform.SWITCH,
+    Platform.TTS,
 )
 
 
@@ -64,13 +69,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         ) from err
     router = IntentRouter(model=model)
     status = AgentStatusTracker()
+    voice = VoiceHub()
     engine = AliceVoiceEngine(
-        hass, coordinator=coordinator, router=router, status=status, metrics=metrics
+        hass, coordinator=coordinator, router=router, status=status, metrics=metrics, voice=voice
     )
     entry.runtime_data = AliceVoiceData(
-        coordinator=coordinator, router=router, engine=engine, status=status, metrics=metrics
+        coordinator=coordinator,
+        router=router,
+        engine=engine,
+        status=status,
+        metrics=metrics,
+        voice=voice,
     )
+    entry.async_on_unload(voice.clear)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Each agent's "Alice" pipeline; satellites set up after Alice get theirs once HA runs.
+    await async_sync_pipelines(hass, entry)
+    if not hass.is_running:
+
+        async def _async_assign_when_started(_: HomeAssistant) -> None:
+            await async_sync_pipelines(hass, entry)
+
+        entry.async_on_unload(async_at_started(hass, _async_assign_when_started))
     async_connect_hud(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
@@ -79,6 +99,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
 async def async_unload_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> bool:
     """Unload the agents; the coordinator closes the clients."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> None:
+    """Remove the agents' pipelines with the entry."""
+    await async_remove_pipelines(hass, entry.entry_id)
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> None:

@@ -16,28 +16,13 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME, Platform
+from homeassistant.const import CONF_LLM_HASS_API, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv, llm
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TemplateSelector,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 import probatio
 
+from .agent_schema import agent_form_data, agent_schema, agent_suggested_values
 from .backends.ollama import OllamaBackend, OllamaError
 from .clients import (
     ConnectionCheckError,
@@ -48,67 +33,29 @@ from .clients import (
     build_ollama,
 )
 from .const import (
-    CONF_CONFIDENCE_THRESHOLD,
-    CONF_DEFAULT_CALENDAR,
-    CONF_EVENT_TRANSCRIPTS,
-    CONF_FAST_BUDGET,
-    CONF_KEEP_ALIVE,
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
-    CONF_MAX_HISTORY,
-    CONF_MODE,
-    CONF_NUM_CTX,
     CONF_OLLAMA_API_KEY,
     CONF_OLLAMA_URL,
     CONF_OPENAI_API_KEY,
     CONF_OPENAI_BASE_URL,
-    CONF_PROMPT,
-    CONF_REALTIME_MODEL,
-    CONF_REALTIME_VOICE,
-    CONF_THINK_BUDGET,
-    CONF_THINK_LEVEL,
-    CONF_THINK_TIMEOUT,
     CONNECT_TIMEOUT,
     DEFAULT_CONVERSATION_OPTIONS,
     DEFAULT_NAME,
     DEFAULT_OLLAMA_URL,
     DOMAIN,
     LOGGER,
-    REALTIME_MODELS,
-    REALTIME_VOICES,
-    SECTION_ADVANCED,
     SUBENTRY_CONVERSATION,
-    AgentMode,
     Language,
-    ThinkLevel,
 )
 from .helpers import host_of
 from .models import AliceVoiceConfigEntry
 
-ADVANCED_OPTIONS = (
-    CONF_CONFIDENCE_THRESHOLD,
-    CONF_KEEP_ALIVE,
-    CONF_MAX_HISTORY,
-    CONF_NUM_CTX,
-    CONF_THINK_TIMEOUT,
-    CONF_FAST_BUDGET,
-    CONF_THINK_BUDGET,
-    CONF_EVENT_TRANSCRIPTS,
-)
-INT_OPTIONS = (CONF_KEEP_ALIVE, CONF_MAX_HISTORY, CONF_NUM_CTX, CONF_FAST_BUDGET, CONF_THINK_BUDGET)
 SECRETS = (CONF_OLLAMA_API_KEY, CONF_OPENAI_API_KEY)
 
 
 def _url() -> TextSelector:
     return TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-
-
-def _box(minimum: float, maximum: float, step: float, unit: str | None = None) -> NumberSelector:
-    """A number typed into a box."""
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
 
 
 def _password() -> TextSelector:
@@ -300,108 +247,6 @@ class AliceVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
         return {SUBENTRY_CONVERSATION: ConversationSubentryFlow}
 
 
-def _select(
-    options: list[str] | tuple[str, ...], key: str, *, custom: bool = False
-) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=list(options),
-            translation_key=key,
-            mode=SelectSelectorMode.DROPDOWN,
-            custom_value=custom,
-        )
-    )
-
-
-def conversation_schema(
-    hass: HomeAssistant, *, is_new: bool, installed_models: list[str]
-) -> probatio.Schema:
-    """Return the schema of the agent form."""
-    apis = [SelectOptionDict(label=api.name, value=api.id) for api in llm.async_get_apis(hass)]
-    models = list(
-        dict.fromkeys([*installed_models, DEFAULT_CONVERSATION_OPTIONS[CONF_LOCAL_MODEL]])
-    )
-    schema: dict[Any, Any] = {}
-    if is_new:
-        schema[probatio.Required(CONF_NAME, default=DEFAULT_NAME)] = TextSelector()
-    schema.update(
-        {
-            probatio.Required(CONF_LANGUAGE): _select(
-                [lang.value for lang in Language], CONF_LANGUAGE
-            ),
-            probatio.Required(CONF_MODE): _select([m.value for m in AgentMode], CONF_MODE),
-            probatio.Required(CONF_LOCAL_MODEL): SelectSelector(
-                SelectSelectorConfig(
-                    options=[SelectOptionDict(label=m, value=m) for m in models],
-                    mode=SelectSelectorMode.DROPDOWN,
-                    custom_value=True,
-                    sort=True,
-                )
-            ),
-            probatio.Required(CONF_THINK_LEVEL): _select(
-                [t.value for t in ThinkLevel], CONF_THINK_LEVEL
-            ),
-            probatio.Required(CONF_REALTIME_MODEL): SelectSelector(
-                SelectSelectorConfig(
-                    options=list(REALTIME_MODELS),
-                    mode=SelectSelectorMode.DROPDOWN,
-                    custom_value=True,
-                )
-            ),
-            probatio.Required(CONF_REALTIME_VOICE): _select(REALTIME_VOICES, CONF_REALTIME_VOICE),
-            probatio.Optional(CONF_PROMPT): TemplateSelector(),
-            probatio.Optional(CONF_LLM_HASS_API): SelectSelector(
-                SelectSelectorConfig(options=apis, multiple=True)
-            ),
-            probatio.Optional(CONF_DEFAULT_CALENDAR): EntitySelector(
-                EntitySelectorConfig(domain=Platform.CALENDAR)
-            ),
-            probatio.Required(SECTION_ADVANCED): section(
-                probatio.Schema(
-                    {
-                        probatio.Required(CONF_CONFIDENCE_THRESHOLD): NumberSelector(
-                            NumberSelectorConfig(
-                                min=0.5, max=0.99, step=0.01, mode=NumberSelectorMode.SLIDER
-                            )
-                        ),
-                        probatio.Required(CONF_KEEP_ALIVE): _box(-1, 86400, 1, "s"),
-                        probatio.Required(CONF_MAX_HISTORY): _box(0, 500, 1),
-                        probatio.Required(CONF_NUM_CTX): _box(2048, 131072, 1024),
-                        probatio.Required(CONF_THINK_TIMEOUT): _box(5, 600, 1, "s"),
-                        probatio.Required(CONF_FAST_BUDGET): _box(50, 5000, 10, "ms"),
-                        probatio.Required(CONF_THINK_BUDGET): _box(200, 30000, 100, "ms"),
-                        probatio.Required(CONF_EVENT_TRANSCRIPTS): BooleanSelector(),
-                    }
-                ),
-                {"collapsed": True},
-            ),
-        }
-    )
-    return probatio.Schema(schema)
-
-
-def _suggested(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Nest the stored (flat) options the way the form shows them."""
-    values = {**DEFAULT_CONVERSATION_OPTIONS, **options}
-    suggested = {k: v for k, v in values.items() if k not in ADVANCED_OPTIONS}
-    suggested[SECTION_ADVANCED] = {k: values[k] for k in ADVANCED_OPTIONS}
-    return suggested
-
-
-def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Store the form's input flat, with whole numbers as ints."""
-    data = {k: v for k, v in user_input.items() if k != SECTION_ADVANCED}
-    for key, value in user_input.get(SECTION_ADVANCED, {}).items():
-        data[key] = int(value) if key in INT_OPTIONS else value
-    if not data.get(CONF_PROMPT):
-        data.pop(CONF_PROMPT, None)
-    if not data.get(CONF_LLM_HASS_API):
-        data.pop(CONF_LLM_HASS_API, None)
-    if not data.get(CONF_DEFAULT_CALENDAR):
-        data.pop(CONF_DEFAULT_CALENDAR, None)
-    return data
-
-
 class ConversationSubentryFlow(ConfigSubentryFlow):
     """Add or change one Alice agent."""
 
@@ -446,15 +291,17 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
                 if self._is_new
                 else self._get_reconfigure_subentry().data
             )
-            schema = conversation_schema(self.hass, is_new=self._is_new, installed_models=installed)
+            schema = agent_schema(self.hass, is_new=self._is_new, installed_models=installed)
             return self.async_show_form(
                 step_id="set_options",
-                data_schema=self.add_suggested_values_to_schema(schema, _suggested(options)),
+                data_schema=self.add_suggested_values_to_schema(
+                    schema, agent_suggested_values(options)
+                ),
             )
 
         if self._is_new:
             self._title = user_input.pop(CONF_NAME)
-        self._data = _flatten(user_input)
+        self._data = agent_form_data(user_input)
         if self._data[CONF_LOCAL_MODEL] not in installed:
             return await self.async_step_download()
         return self._save()

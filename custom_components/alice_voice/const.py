@@ -36,6 +36,11 @@ CONF_THINK_BUDGET: Final = "think_budget"
 CONF_EVENT_TRANSCRIPTS: Final = "event_transcripts"
 CONF_DEFAULT_CALENDAR: Final = "default_calendar"
 CONF_MODE_BEFORE_PRIVACY: Final = "mode_before_privacy"  # restored when privacy goes off
+SECTION_VOICE: Final = "voice"
+CONF_SATELLITES: Final = "satellites"  # assist_satellite entities given the agent's pipeline
+CONF_STT_MODEL: Final = "stt_model"
+CONF_VAD_SENSITIVITY: Final = "vad_sensitivity"
+CONF_VAD_HANGOVER: Final = "vad_hangover"  # ms of silence that end speech
 
 
 class Language(StrEnum):
@@ -110,7 +115,16 @@ DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_FAST_BUDGET: DEFAULT_FAST_BUDGET,
     CONF_THINK_BUDGET: DEFAULT_THINK_BUDGET,
     CONF_EVENT_TRANSCRIPTS: False,
+    CONF_SATELLITES: [],
+    CONF_STT_MODEL: "gpt-4o-mini-transcribe",
+    CONF_VAD_SENSITIVITY: 0.7,
+    CONF_VAD_HANGOVER: 300,
 }
+
+#: OpenAI's transcription models, for the agent's speech-to-text.
+STT_MODELS: Final = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1")
+#: OpenAI's speech model for the agent's text-to-speech (its voice is the Realtime voice).
+TTS_MODEL: Final = "gpt-4o-mini-tts"
 
 
 class Source(StrEnum):

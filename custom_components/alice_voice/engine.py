@@ -50,6 +50,7 @@ from .results import error_answer
 from .router import Intent, IntentRouter, RoutePath
 from .sessions import ConversationStates
 from .status import AgentStatusTracker
+from .voice import VoiceHub
 
 #: Fast intents that Home Assistant's own intents can answer without a model.
 HA_ANSWERS: Final = frozenset({Intent.TIME_DATE, Intent.WEATHER, Intent.DEVICE_CONTROL})
@@ -68,13 +69,15 @@ class AliceVoiceEngine:
         router: IntentRouter,
         status: AgentStatusTracker,
         metrics: Metrics,
+        voice: VoiceHub | None = None,
     ) -> None:
-        """Initialize with the entry's coordinator, router, status tracker and metrics."""
+        """Initialize with the entry's coordinator, router, status, metrics and voice hub."""
         self.hass = hass
         self.coordinator = coordinator
         self.router = router
         self.status = status
         self.metrics = metrics
+        self.voice = voice or VoiceHub()
         self.guardrails = Guardrails(hass)
         self.states = ConversationStates()
         llm_data = LLMDataProvider(hass)
@@ -142,6 +145,7 @@ class AliceVoiceEngine:
         routed = time.monotonic()
         turn.decision = decision = self._router(turn.agent).route(
             text,
+            audio_features=self.voice.take(text),
             context=with_home_time(
                 self.hass,
                 {"previous_intent": state.previous_intent, "language": turn.agent.language},

@@ -24,9 +24,13 @@ from .const import (
     CONF_PROMPT,
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
+    CONF_SATELLITES,
+    CONF_STT_MODEL,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
+    CONF_VAD_HANGOVER,
+    CONF_VAD_SENSITIVITY,
     DEFAULT_CONVERSATION_OPTIONS,
     AgentMode,
     Backend,
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .router import IntentRouter
     from .status import AgentStatusTracker
+    from .voice import VoiceHub
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -68,6 +73,28 @@ class ThinkSettings:
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
+class VoiceSettings:
+    """The agent options of its voice: speech-to-text, endpointing and satellites."""
+
+    stt_model: str
+    vad_sensitivity: float  # 0..1
+    vad_hangover_ms: int  # silence that ends speech
+    satellites: tuple[str, ...]  # assist_satellite entities set to the agent's pipeline
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> VoiceSettings:
+        """Read the settings from a subentry's data, with defaults."""
+        values = {**DEFAULT_CONVERSATION_OPTIONS, **options}
+        satellites = values[CONF_SATELLITES]
+        return cls(
+            stt_model=str(values[CONF_STT_MODEL]),
+            vad_sensitivity=min(1.0, max(0.0, float(values[CONF_VAD_SENSITIVITY]))),
+            vad_hangover_ms=max(30, int(values[CONF_VAD_HANGOVER])),
+            satellites=tuple(str(s) for s in satellites) if isinstance(satellites, list) else (),
+        )
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
 class AgentConfig:
     """One agent's settings, read from its conversation subentry."""
 
@@ -85,6 +112,7 @@ class AgentConfig:
     think_budget: float  # seconds to the think path's first text
     event_transcripts: bool
     default_calendar: str | None  # the calendar entity bookings go to when none is named
+    voice: VoiceSettings
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> AgentConfig:
@@ -105,6 +133,7 @@ class AgentConfig:
             think_budget=float(values[CONF_THINK_BUDGET]) / 1000,
             event_transcripts=bool(values[CONF_EVENT_TRANSCRIPTS]),
             default_calendar=values.get(CONF_DEFAULT_CALENDAR) or None,
+            voice=VoiceSettings.from_options(values),
         )
 
 
@@ -173,6 +202,7 @@ class AliceVoiceData:
     engine: AliceVoiceEngine
     status: AgentStatusTracker
     metrics: Metrics
+    voice: VoiceHub
 
 
 type AliceVoiceConfigEntry = ConfigEntry[AliceVoiceData]

@@ -1,0 +1,174 @@
+"""Voice turns end to end: a Wyoming satellite, Alice's pipeline, STT and TTS.
+
+Everything is real but the far ends: Home Assistant's wyoming integration talks
+to a satellite peer over TCP (:mod:`simulators.satellite`), the pipeline runs
+Alice's speech-to-text against the Realtime test server (transcription session)
+and her text-to-speech against the speech test server, both behind one OpenAI
+base URL, driven by the real ``openai`` client.
+"""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+import wave
+
+from homeassistant.components import assist_pipeline
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_LLM_HASS_API
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, llm
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.alice_voice.const import (
+    CONF_LANGUAGE,
+    CONF_MODE,
+    CONF_OLLAMA_URL,
+    CONF_SATELLITES,
+    DEFAULT_CONVERSATION_OPTIONS,
+    DOMAIN,
+    SUBENTRY_CONVERSATION,
+)
+from simulators.ollama import OllamaTestServer
+from simulators.realtime import RealtimeTestServer
+from simulators.satellite import SatelliteTestServer
+from simulators.speech import SpeechTestServer
+
+from .common import openai_connection
+
+VOICE = Path(__file__).parent / "data" / "voice"
+
+
+def pcm(name: str) -> bytes:
+    """The 16 kHz PCM of a fixture."""
+    with wave.open(str(VOICE / name), "rb") as wav:
+        return wav.readframes(wav.getnframes())
+
+
+async def setup_voice(
+    hass: HomeAssistant,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+    **agent: Any,
+) -> tuple[MockConfigEntry, MockConfigEntry, str]:
+    """The satellite through the wyoming integration, then Alice set to it."""
+    wyoming = MockConfigEntry(
+        domain="wyoming", data={"host": "127.0.0.1", "port": satellite.port}, title="Köket"
+    )
+    wyoming.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(wyoming.entry_id)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    satellite_id = registry.async_get_entity_id(
+        "assist_satellite", "wyoming", f"{wyoming.entry_id}-assist_satellite"
+    )
+    assert satellite_id is not None
+    options = {
+        **DEFAULT_CONVERSATION_OPTIONS,
+        CONF_LANGUAGE: "sv",
+        CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+        CONF_SATELLITES: [satellite_id],
+        **agent,
+    }
+    alice = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alice Voice",
+        data={CONF_OLLAMA_URL: ollama_server.url, **openai_connection(openai_server)},
+        subentries_data=[
+            ConfigSubentryData(
+                data=options, subentry_type=SUBENTRY_CONVERSATION, title="Alice", unique_id=None
+            )
+        ],
+    )
+    alice.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(alice.entry_id)
+    await hass.async_block_till_done()
+    await satellite.wait_controlled()
+    return wyoming, alice, satellite_id
+
+
+def alice_pipeline(hass: HomeAssistant) -> assist_pipeline.Pipeline:
+    """The one pipeline named Alice."""
+    pipelines = [p for p in assist_pipeline.async_get_pipelines(hass) if p.name == "Alice"]
+    assert len(pipelines) == 1
+    return pipelines[0]
+
+
+async def test_voice_turn_from_a_satellite(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+    speech_server: SpeechTestServer,
+) -> None:
+    """Speech in, the light on, speech out; the satellite's turn closes with played."""
+    wyoming, _, _ = await setup_voice(hass, satellite, ollama_server, openai_server)
+    pipeline = alice_pipeline(hass)
+    assert pipeline.conversation_engine == "conversation.alice"
+    assert pipeline.stt_engine == "stt.alice_tal_till_text"
+    assert pipeline.tts_engine == "tts.alice_text_till_tal"
+    assert pipeline.language == "sv"
+    assert not pipeline.prefer_local_intents
+    select_id = er.async_get(hass).async_get_entity_id(
+        "select", "wyoming", f"{wyoming.entry_id}-pipeline"
+    )
+    assert select_id is not None
+    state = hass.states.get(select_id)
+    assert state is not None
+    assert state.state == "Alice"
+
+    openai_server.script_transcripts("Tänd lampan i köket")
+    utterance = pcm("sv_tand_lampan_i_koket.wav")
+    heard = await satellite.speak(utterance)
+    async with asyncio.timeout(20):
+        await heard.played.wait()
+
+    assert heard.transcript == "Tänd lampan i köket"
+    assert heard.synthesize
+    assert heard.audio, "no speech came back"
+    # The utterance reached Realtime at 24 kHz, ending once Alice heard the speech end.
+    audio = openai_server.connections[-1].audio
+    assert audio.rate == 24_000
+    assert 1_000 < audio.received_ms < len(utterance) / 32 + 700
+    # The answer was spoken by Alice's TTS, and it said what really happened.
+    assert speech_server.speech_texts
+    assert "".join(speech_server.speech_texts).strip() == heard.synthesize.strip()
+    light = hass.states.get(demo_home["kitchen_light"])
+    assert light is not None
+    assert light.state == "on"
+
+
+async def test_setup_again_keeps_one_pipeline(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+) -> None:
+    """Reloading updates the pipeline; removing Alice removes it."""
+    _, alice, _ = await setup_voice(hass, satellite, ollama_server, openai_server)
+    first = alice_pipeline(hass)
+    assert await hass.config_entries.async_reload(alice.entry_id)
+    await hass.async_block_till_done()
+    assert alice_pipeline(hass).id == first.id
+    assert await hass.config_entries.async_remove(alice.entry_id)
+    await hass.async_block_till_done()
+    assert not [p for p in assist_pipeline.async_get_pipelines(hass) if p.name == "Alice"]
+
+
+async def test_local_only_has_no_cloud_voice(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+) -> None:
+    """A local-only agent gets no cloud STT or TTS; its pipeline uses local ones (none here)."""
+    await setup_voice(hass, satellite, ollama_server, openai_server, **{CONF_MODE: "local_only"})
+    assert hass.states.async_entity_ids("stt") == []
+    assert hass.states.async_entity_ids("tts") == []
+    pipeline = alice_pipeline(hass)
+    assert pipeline.stt_engine is None
+    assert pipeline.tts_engine is None
+    assert openai_server.connection_count == 0
