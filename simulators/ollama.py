@@ -497,6 +497,12 @@ class OllamaTestServer:
             return self._error(400, f'"{name}" does not support thinking')
         if think not in (None, True, False, "low", "medium", "high"):
             return self._error(400, f"invalid think value: {think!r}")
+        options = body.get("options") or {}
+        if not isinstance(options, dict):
+            return self._error(400, "json: cannot unmarshal options")
+        # num_predict caps generated tokens (thinking included); <= 0 or absent: no cap.
+        limit = options.get("num_predict")
+        limit = limit if isinstance(limit, int) and limit > 0 else None
 
         load_ns = await self._load(name, body.get("keep_alive"))
         stream = body.get("stream", True) is not False
@@ -533,9 +539,13 @@ class OllamaTestServer:
         eval_start = time.monotonic_ns()
         eval_tokens = 0
 
+        cut = False
         if not stream:
             message: Json = {"role": "assistant", "content": ""}
             for chunk in chunks:
+                if limit is not None and eval_tokens >= limit:
+                    cut = True
+                    break
                 eval_tokens += await self._generate(chunk, reply)
                 for key in ("content", "thinking"):
                     if key in chunk:
@@ -544,6 +554,8 @@ class OllamaTestServer:
                     message.setdefault("tool_calls", []).extend(chunk["tool_calls"])
             final = self._final(name, reply, started, load_ns, prompt_tokens, prompt_ns)
             final.update(message=message, eval_count=eval_tokens)
+            if cut:
+                final["done_reason"] = "length"
             final["eval_duration"] = time.monotonic_ns() - eval_start
             return web.json_response(final)
 
@@ -559,21 +571,26 @@ class OllamaTestServer:
                 return response
             if reply.raw_line_after is not None and index == reply.raw_line_after[0]:
                 await response.write(reply.raw_line_after[1].encode() + b"\n")
+            if limit is not None and eval_tokens >= limit:
+                cut = True
+                break
             eval_tokens += await self._generate(chunk, reply)
             await self._write(
                 response,
                 {"model": name, "created_at": _now_iso(), "message": chunk, "done": False},
             )
-        if reply.error_after is not None and reply.error_after >= len(chunks):
+        if not cut and reply.error_after is not None and reply.error_after >= len(chunks):
             await self._write(response, {"error": reply.error})
             await response.write_eof()
             return response
-        if reply.truncate_after is not None:
+        if not cut and reply.truncate_after is not None:
             await response.write_eof()
             return response
         final = self._final(name, reply, started, load_ns, prompt_tokens, prompt_ns)
         final["eval_count"] = eval_tokens
         final["eval_duration"] = time.monotonic_ns() - eval_start
+        if cut:
+            final["done_reason"] = "length"
         await self._write(response, final)
         await response.write_eof()
         return response

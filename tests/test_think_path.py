@@ -26,8 +26,10 @@ from custom_components.alice_voice.const import (
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
     CONF_MAX_HISTORY,
+    CONF_MAX_TOKENS,
     CONF_OLLAMA_API_KEY,
     CONF_PROMPT,
+    CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
@@ -198,6 +200,31 @@ async def test_think_control(
     assert request.body.get("think") == expected
     assert request.body["keep_alive"] == "300s"
     assert request.model == model
+    # The design's settings for spoken answers: temperature 0.3, at most 2048 tokens.
+    assert request.body["options"] == {"num_ctx": 8192, "temperature": 0.3, "num_predict": 2048}
+
+
+async def test_answer_cut_at_the_token_cap(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+) -> None:
+    """A cap of 5 tokens: Ollama stops the answer there, and Alice says what she got."""
+    ollama_server.reply_always(
+        ScriptedReply(
+            content=["Det här ", "är ett ", "mycket långt ", "svar som ", "aldrig tar slut."]
+        )
+    )
+    set_agent(hass, mock_config_entry, **{CONF_MAX_TOKENS: 5, CONF_TEMPERATURE: 0.0})
+    await async_setup(hass, mock_config_entry)
+
+    result = await converse(hass, THINK_TEXT)
+
+    assert ollama_server.chat_requests[0].body["options"]["num_predict"] == 5
+    assert ollama_server.chat_requests[0].body["options"]["temperature"] == 0.0
+    assert speech(result).startswith("Det här")
+    assert "aldrig tar slut" not in speech(result)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from .const import (
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
     CONF_MAX_HISTORY,
+    CONF_MAX_TOKENS,
     CONF_MODE,
     CONF_NUM_CTX,
     CONF_PROMPT,
@@ -44,6 +45,7 @@ from .const import (
     CONF_REALTIME_VOICE,
     CONF_SATELLITES,
     CONF_STT_MODEL,
+    CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
@@ -63,6 +65,8 @@ from .const import (
 
 ADVANCED_OPTIONS = (
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_TEMPERATURE,
+    CONF_MAX_TOKENS,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
@@ -74,6 +78,7 @@ ADVANCED_OPTIONS = (
 VOICE_OPTIONS = (CONF_SATELLITES, CONF_STT_MODEL, CONF_VAD_SENSITIVITY, CONF_VAD_HANGOVER)
 SECTIONS = {SECTION_ADVANCED: ADVANCED_OPTIONS, SECTION_VOICE: VOICE_OPTIONS}
 INT_OPTIONS = (
+    CONF_MAX_TOKENS,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_NUM_CTX,
@@ -113,6 +118,10 @@ def _advanced_section() -> section:
                         min=0.5, max=0.99, step=0.01, mode=NumberSelectorMode.SLIDER
                     )
                 ),
+                probatio.Required(CONF_TEMPERATURE): NumberSelector(
+                    NumberSelectorConfig(min=0, max=2, step=0.05, mode=NumberSelectorMode.SLIDER)
+                ),
+                probatio.Required(CONF_MAX_TOKENS): box(0, 32768, 1),
                 probatio.Required(CONF_KEEP_ALIVE): box(-1, 86400, 1, "s"),
                 probatio.Required(CONF_MAX_HISTORY): box(0, 500, 1),
                 probatio.Required(CONF_NUM_CTX): box(2048, 131072, 1024),

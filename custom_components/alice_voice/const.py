@@ -36,6 +36,8 @@ CONF_THINK_BUDGET: Final = "think_budget"
 CONF_EVENT_TRANSCRIPTS: Final = "event_transcripts"
 CONF_DEFAULT_CALENDAR: Final = "default_calendar"
 CONF_MODE_BEFORE_PRIVACY: Final = "mode_before_privacy"  # restored when privacy goes off
+CONF_TEMPERATURE: Final = "temperature"  # the local model's sampling temperature
+CONF_MAX_TOKENS: Final = "max_tokens"  # Ollama's num_predict: the longest answer, thinking included
 SECTION_VOICE: Final = "voice"
 CONF_SATELLITES: Final = "satellites"  # assist_satellite entities given the agent's pipeline
 CONF_STT_MODEL: Final = "stt_model"
@@ -115,6 +117,8 @@ DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_FAST_BUDGET: DEFAULT_FAST_BUDGET,
     CONF_THINK_BUDGET: DEFAULT_THINK_BUDGET,
     CONF_EVENT_TRANSCRIPTS: False,
+    CONF_TEMPERATURE: 0.3,
+    CONF_MAX_TOKENS: 2048,
     CONF_SATELLITES: [],
     CONF_STT_MODEL: "gpt-4o-mini-transcribe",
     CONF_VAD_SENSITIVITY: 0.7,

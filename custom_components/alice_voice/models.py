@@ -19,6 +19,7 @@ from .const import (
     CONF_LANGUAGE,
     CONF_LOCAL_MODEL,
     CONF_MAX_HISTORY,
+    CONF_MAX_TOKENS,
     CONF_MODE,
     CONF_NUM_CTX,
     CONF_PROMPT,
@@ -26,6 +27,7 @@ from .const import (
     CONF_REALTIME_VOICE,
     CONF_SATELLITES,
     CONF_STT_MODEL,
+    CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
@@ -57,6 +59,8 @@ class ThinkSettings:
     max_history: int
     num_ctx: int
     timeout: float  # seconds without a streamed chunk
+    temperature: float
+    max_tokens: int  # num_predict; 0 = no cap
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ThinkSettings:
@@ -69,7 +73,17 @@ class ThinkSettings:
             max_history=int(values[CONF_MAX_HISTORY]),
             num_ctx=int(values[CONF_NUM_CTX]),
             timeout=float(values[CONF_THINK_TIMEOUT]),
+            temperature=float(values[CONF_TEMPERATURE]),
+            max_tokens=int(values[CONF_MAX_TOKENS]),
         )
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        """Ollama's ``options`` for a turn: context, temperature and the answer's cap."""
+        options: dict[str, Any] = {"num_ctx": self.num_ctx, "temperature": self.temperature}
+        if self.max_tokens > 0:
+            options["num_predict"] = self.max_tokens
+        return options
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)

@@ -154,7 +154,7 @@ class ToolLoop:
                 tools=tools,
                 think=think_value(info, settings.think_level),
                 keep_alive=format_keep_alive(settings.keep_alive),
-                options={"num_ctx": settings.num_ctx},
+                options=settings.model_options,
                 chunk_timeout=settings.timeout,
             )
             added = 0
