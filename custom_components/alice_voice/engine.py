@@ -23,6 +23,7 @@ language. When every step fails, the local model's failure is what she
 reports. A backend that the coordinator knows to be down is not tried.
 """
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 import time
@@ -37,6 +38,7 @@ from .errors import AliceVoiceTurnError, PromptError
 from .events import fire_intent, fire_response
 from .guardrails import Guardrails
 from .helpers import async_localized_message, with_home_time
+from .inflight import InFlightTurns
 from .llm_data import LLMDataProvider
 from .metrics import Metrics
 from .models import CURRENT_TURN, AgentConfig, Turn
@@ -78,6 +80,7 @@ class AliceVoiceEngine:
         self.status = status
         self.metrics = metrics
         self.voice = voice or VoiceHub()
+        self.inflight = InFlightTurns()
         self.guardrails = Guardrails(hass)
         self.states = ConversationStates()
         llm_data = LLMDataProvider(hass)
@@ -111,8 +114,13 @@ class AliceVoiceEngine:
             self.status.satellite_seen(user_input.satellite_id, agent.subentry_id)
         result: conversation.ConversationResult | None = None
         token = CURRENT_TURN.set(turn)
+        speaker = user_input.satellite_id or user_input.device_id
+        self.inflight.start(speaker)
         try:
             result = await self._async_turn(turn, chat_log)
+        except asyncio.CancelledError:
+            turn.error = "interrupted"
+            raise
         except PromptError as err:
             turn.error = "prompt_error"
             result = err.result
@@ -125,6 +133,7 @@ class AliceVoiceEngine:
             result = error_answer(turn, chat_log, message)
         finally:
             CURRENT_TURN.reset(token)
+            self.inflight.end(speaker)
             self._finish(turn, result)
         return result
 
