@@ -63,7 +63,15 @@ class AliceVoiceStatusEntity(AliceVoiceEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the agent's status."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.entry.runtime_data.status.async_add_listener(self._handle_status))
+        status = self.entry.runtime_data.status
+        self.async_on_remove(
+            status.async_add_listener(self._handle_status, turns_only=not self.shows_voice_state)
+        )
+
+    @property
+    def shows_voice_state(self) -> bool:
+        """Whether the entity shows the voice state (it then follows every move of it)."""
+        return False
 
     @callback
     def _handle_status(self, key: str) -> None:

@@ -170,6 +170,11 @@ class AliceStatusSensor(AliceVoiceStatusEntity, SensorEntity):
 
     @property
     @override
+    def shows_voice_state(self) -> bool:
+        return self.entity_description.key == "voice_status"
+
+    @property
+    @override
     def native_value(self) -> str | int | float | None:
         """The figure now."""
         return self.entity_description.value_fn(self.status)

@@ -12,6 +12,7 @@ never exception texts, and what was said is kept only when the agent's "put
 the words in events" option allows it.
 """
 
+import asyncio
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -157,22 +158,51 @@ class AgentStatusTracker:
     satellites: dict[str, VoiceState] = field(default_factory=dict)
     satellite_agents: dict[str, str] = field(default_factory=dict)  # satellite -> its agent
     _listeners: list[Callable[[str], None]] = field(default_factory=list)
+    _turn_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    _pending: set[str] = field(default_factory=set)  # told to the turn listeners soon
 
     @callback
-    def async_add_listener(self, listener: Callable[[str], None]) -> CALLBACK_TYPE:
-        """Call ``listener(agent_or_satellite_id)`` on every change; return the unsubscriber."""
-        self._listeners.append(listener)
+    def async_add_listener(
+        self, listener: Callable[[str], None], *, turns_only: bool = False
+    ) -> CALLBACK_TYPE:
+        """Call ``listener(agent_or_satellite_id)`` on every change; return the unsubscriber.
+
+        With ``turns_only`` it is called only when a turn finishes or a satellite
+        appears, not on the voice state's moves (processing, responding) within a
+        turn: what most status entities show changes only then, and a fast turn
+        should not pay for rewriting them.
+        """
+        listeners = self._turn_listeners if turns_only else self._listeners
+        listeners.append(listener)
 
         @callback
         def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if listener in listeners:
+                listeners.remove(listener)
 
         return remove
 
-    def _notify(self, key: str) -> None:
+    def _notify(self, key: str, *, state_only: bool = False) -> None:
         for listener in list(self._listeners):
             listener(key)
+        if not state_only:
+            # After the answer is returned: a fast turn does not wait for a dozen
+            # entities to be rewritten (they are, in the next loop iteration).
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a plain unit test): tell them now
+                self._pending.add(key)
+                self._notify_turn_listeners()
+                return
+            if not self._pending:
+                loop.call_soon(self._notify_turn_listeners)
+            self._pending.add(key)
+
+    def _notify_turn_listeners(self) -> None:
+        pending, self._pending = self._pending, set()
+        for key in pending:
+            for listener in list(self._turn_listeners):
+                listener(key)
 
     def agent(self, agent_id: str) -> AgentStatus:
         """Return the status of agent ``agent_id`` (its subentry id)."""
@@ -182,7 +212,7 @@ class AgentStatusTracker:
         status = self.agent(agent_id)
         if status.state is not state:
             status.state = state
-            self._notify(agent_id)
+            self._notify(agent_id, state_only=True)
 
     @callback
     def turn_started(self, agent_id: str) -> None:
@@ -227,7 +257,7 @@ class AgentStatusTracker:
         """A satellite that talks to Alice changed state."""
         if self.satellites.get(satellite_id) is not state:
             self.satellites[satellite_id] = state
-            self._notify(satellite_id)
+            self._notify(satellite_id, state_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly snapshot (for diagnostics)."""
