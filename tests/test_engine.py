@@ -285,13 +285,16 @@ async def test_unsure_device_command_tries_ha_intents_first(
     realtime_server: RealtimeTestServer,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """A device command the router is unsure of is still matched by HA's intents first."""
+    """A device command HA recognises is carried out before routing, however unsure the router."""
     set_agent(hass, mock_config_entry, **{CONF_CONFIDENCE_THRESHOLD: 0.999999})
     await async_setup(hass, mock_config_entry)
     events = async_capture_events(hass, EVENT_INTENT)
     result = await converse(hass, DEVICE)
     assert events[0].data["intent"] == "DEVICE_CONTROL"
-    assert events[0].data["path"] in {"think", "hybrid"}  # not sure enough for fast
+    assert events[0].data["path"] == "fast"
+    assert events[0].data["reason"] == "ha_intent_match"
+    assert events[0].data["slots"]["action"] == "turn_on"
+    assert events[0].data["route_ms"] == 0.0  # the router never ran
     assert source(result) == "ha_local_intents"
     assert state_of(hass, demo_home["kitchen_light"]) == "on"
     assert ollama_server.chat_requests == []

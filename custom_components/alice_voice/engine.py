@@ -84,8 +84,9 @@ class AliceVoiceEngine:
         self.guardrails = Guardrails(hass)
         self.states = ConversationStates()
         llm_data = LLMDataProvider(hass)
+        self.ha_intents = HaIntentsPath(hass, self.guardrails)
         self.paths: Mapping[PathKind, AnswerPath] = {
-            PathKind.HA_INTENTS: HaIntentsPath(hass, self.guardrails),
+            PathKind.HA_INTENTS: self.ha_intents,
             PathKind.CANNED: CannedPath(),
             PathKind.THINK: ThinkPath(hass, coordinator, self.guardrails, llm_data),
             PathKind.CLOUD: CloudPath(hass, coordinator, self.guardrails, llm_data),
@@ -150,6 +151,16 @@ class AliceVoiceEngine:
             result := await self.guardrails.async_answer_pending(turn, chat_log, state)
         ):
             return result
+
+        if turn.agent.mode is not AgentMode.CLOUD_ONLY:
+            # Device commands Home Assistant recognises need no routing (see ha_intents).
+            turn.source = Source.HA_LOCAL_INTENTS
+            if result := await self.ha_intents.async_device_first(turn, chat_log):
+                state.previous_intent = Intent.DEVICE_CONTROL
+                fire_intent(self.hass, turn)
+                return result
+            turn.pending = None  # a sensitive match is asked about on the routed path
+            turn.source = Source.LOCAL_FALLBACK
 
         routed = time.monotonic()
         turn.decision = decision = self._router(turn.agent).route(

@@ -14,6 +14,7 @@ from homeassistant.components.event import EventEntity
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import EntityPlatformState
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
@@ -74,7 +75,15 @@ class AliceEvents(AliceVoiceEntity, EventEntity):
 
     @callback
     def _fire(self, event_type: str, data: Mapping[str, Any]) -> None:
-        self._trigger_event(event_type, dict(data))
+        # In the next loop iteration: the turn that fired the bus event is not kept
+        # waiting for this entity's state to be written.
+        self.hass.loop.call_soon(self._write_event, event_type, dict(data))
+
+    @callback
+    def _write_event(self, event_type: str, data: dict[str, Any]) -> None:
+        if self._platform_state is not EntityPlatformState.ADDED:  # removed meanwhile
+            return
+        self._trigger_event(event_type, data)
         self.async_write_ha_state()
 
     @callback

@@ -80,6 +80,9 @@ class RouteReason(StrEnum):
     UNKNOWN_INTENT = "unknown_intent"
     UNCERTAIN_MARGIN = "uncertain_margin"
     CONTEXT_FOLLOW_UP = "context_follow_up"
+    #: Not the router's: Home Assistant's intent matcher recognised a device command
+    #: before routing (the engine's device-first step).
+    HA_INTENT_MATCH = "ha_intent_match"
 
 
 FAST_INTENTS: Final = frozenset(

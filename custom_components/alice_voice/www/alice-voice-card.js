@@ -37,6 +37,7 @@ const STRINGS = {
       unknown_intent: "unknown intent",
       uncertain_margin: "uncertain margin",
       context_follow_up: "follow-up",
+      ha_intent_match: "Home Assistant intent",
     },
     intents: {
       GREETING: "Greeting",
@@ -119,6 +120,7 @@ const STRINGS = {
       unknown_intent: "okänd avsikt",
       uncertain_margin: "osäker marginal",
       context_follow_up: "följdfråga",
+      ha_intent_match: "Home Assistants avsikt",
     },
     intents: {
       GREETING: "Hälsning",
