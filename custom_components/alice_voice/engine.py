@@ -307,8 +307,10 @@ class AliceVoiceEngine:
                 "path": decision.path if decision else None,
                 "intent": decision.intent if decision else None,
             }
-        report_turn(self.status, self.metrics, turn, result)
         fire_response(self.hass, turn, result)
+        # The status and the metrics follow in the next loop iteration, after the
+        # answer is returned: the turn does not wait for the HUD.
+        self.hass.loop.call_soon(report_turn, self.status, self.metrics, turn, result)
 
 
 class _Once:

@@ -159,7 +159,7 @@ class AgentStatusTracker:
     satellite_agents: dict[str, str] = field(default_factory=dict)  # satellite -> its agent
     _listeners: list[Callable[[str], None]] = field(default_factory=list)
     _turn_listeners: list[Callable[[str], None]] = field(default_factory=list)
-    _pending: set[str] = field(default_factory=set)  # told to the turn listeners soon
+    _state_pending: set[str] = field(default_factory=set)  # state moves not told yet
 
     @callback
     def async_add_listener(
@@ -183,25 +183,35 @@ class AgentStatusTracker:
         return remove
 
     def _notify(self, key: str, *, state_only: bool = False) -> None:
+        if state_only:
+            self._notify_state_soon(key)
+            return
+        self._state_pending.discard(key)
         for listener in list(self._listeners):
             listener(key)
-        if not state_only:
-            # After the answer is returned: a fast turn does not wait for a dozen
-            # entities to be rewritten (they are, in the next loop iteration).
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop (a plain unit test): tell them now
-                self._pending.add(key)
-                self._notify_turn_listeners()
-                return
-            if not self._pending:
-                loop.call_soon(self._notify_turn_listeners)
-            self._pending.add(key)
+        for listener in list(self._turn_listeners):
+            listener(key)
 
-    def _notify_turn_listeners(self) -> None:
-        pending, self._pending = self._pending, set()
-        for key in pending:
-            for listener in list(self._turn_listeners):
+    def _notify_state_soon(self, key: str) -> None:
+        """Tell the state's listeners in the next loop iteration, once however often it moved.
+
+        A fast turn moves through processing and responding without waiting for the
+        voice state sensor to be rewritten at each step.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a plain unit test): tell them now
+            for listener in list(self._listeners):
+                listener(key)
+            return
+        if key not in self._state_pending:
+            self._state_pending.add(key)
+            loop.call_soon(self._flush_state, key)
+
+    def _flush_state(self, key: str) -> None:
+        if key in self._state_pending:
+            self._state_pending.discard(key)
+            for listener in list(self._listeners):
                 listener(key)
 
     def agent(self, agent_id: str) -> AgentStatus:
