@@ -114,8 +114,9 @@ async def test_satellite_gone_midway(
     await setup_voice(hass, satellite, ollama_server, openai_server)
     await satellite.speak(pcm(UTTERANCE), drop_after_ms=1_000, realtime=True)
     await openai_server.wait_for(
-        lambda: bool(openai_server.connections)
-        and all(c.closed for c in openai_server.connections),
+        lambda: (
+            bool(openai_server.connections) and all(c.closed for c in openai_server.connections)
+        ),
         within=10,
     )
     # Nothing was committed for transcription: there is no one left to answer.

@@ -74,6 +74,10 @@ class ToolResultEventData(TypedDict):
     execution_time_ms: float
 
 
+#: Slots that hold what was said (a message, its subject, a search, a list item): they
+#: are in ``alice_voice_intent`` only when the agent's "put the words in events" option is on.
+WORDS_SLOTS: Final = frozenset({"message", "subject", "query", "artist", "item"})
+
 EVENT_INTENT: Final[EventType[IntentEventData]] = EventType("alice_voice_intent")
 EVENT_RESPONSE: Final[EventType[ResponseEventData]] = EventType("alice_voice_response")
 EVENT_TOOL_RESULT: Final[EventType[ToolResultEventData]] = EventType("alice_voice_tool_result")
@@ -91,7 +95,11 @@ def fire_intent(hass: HomeAssistant, turn: Turn) -> None:
         "path": decision.path,
         "reason": decision.reason,
         "language": decision.language,
-        "slots": dict(decision.slots),
+        "slots": {
+            name: value
+            for name, value in decision.slots.items()
+            if turn.agent.event_transcripts or name not in WORDS_SLOTS
+        },
         "conversation_id": turn.conversation_id,
         "device_id": turn.user_input.device_id,
         "satellite_id": turn.user_input.satellite_id,
