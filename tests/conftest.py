@@ -98,7 +98,7 @@ def mock_config_entry(
         title="Alice Voice (test)",
         data=entry_data,
         version=1,
-        minor_version=1,
+        minor_version=2,
         subentries_data=[
             ConfigSubentryData(
                 data=agent_options,

@@ -8,6 +8,9 @@ An entry holds the connections; its coordinator owns the clients and their
 health, its engine runs the turns, and each conversation subentry is an agent.
 """
 
+from copy import deepcopy
+from functools import partial
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
@@ -16,7 +19,16 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 
 from .classify import async_get_router_model, async_setup_classify
-from .const import DOMAIN
+from .const import (
+    CONF_SATELLITES,
+    CONF_STT_MODEL,
+    CONF_VAD_HANGOVER,
+    CONF_VAD_SENSITIVITY,
+    DEFAULT_CONVERSATION_OPTIONS,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_CONVERSATION,
+)
 from .coordinator import AliceVoiceCoordinator
 from .engine import AliceVoiceEngine
 from .frontend import async_setup_frontend
@@ -24,6 +36,12 @@ from .hud import async_connect_hud
 from .metrics import Metrics
 from .models import AliceVoiceConfigEntry, AliceVoiceData
 from .pipeline import async_remove_pipelines, async_sync_pipelines
+from .repairs import (
+    async_check_agents,
+    async_delete_entry_issues,
+    async_router_loaded,
+    async_router_unavailable,
+)
 from .router import IntentRouter, ModelLoadError
 from .status import AgentStatusTracker
 from .views import async_setup_views
@@ -64,9 +82,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         # Loaded once per Home Assistant, in the executor, shared by every entry.
         model = await async_get_router_model(hass)
     except ModelLoadError as err:
+        async_router_unavailable(hass)  # a repair issue: only a reinstall helps
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="router_unavailable"
         ) from err
+    async_router_loaded(hass)
     router = IntentRouter(model=model)
     status = AgentStatusTracker()
     voice = VoiceHub()
@@ -82,6 +102,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
         voice=voice,
     )
     entry.async_on_unload(voice.clear)
+    entry.async_on_unload(engine.inflight.cancel_all)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Each agent's "Alice" pipeline; satellites set up after Alice get theirs once HA runs.
     await async_sync_pipelines(hass, entry)
@@ -92,6 +113,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -
 
         entry.async_on_unload(async_at_started(hass, _async_assign_when_started))
     async_connect_hud(hass, entry)
+    # Repairs: an agent whose tools API is gone (other integrations' APIs exist once HA runs).
+    entry.async_on_unload(async_at_started(hass, partial(async_check_agents, entry=entry)))
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
@@ -102,8 +125,43 @@ async def async_unload_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> None:
-    """Remove the agents' pipelines with the entry."""
+    """Remove the agents' pipelines and repair issues with the entry."""
     await async_remove_pipelines(hass, entry.entry_id)
+    async_delete_entry_issues(hass, entry.entry_id)
+
+
+#: Agent options added since the first schema (1.1), filled with their defaults by 1.2.
+OPTIONS_SINCE_1_1 = (CONF_SATELLITES, CONF_STT_MODEL, CONF_VAD_SENSITIVITY, CONF_VAD_HANGOVER)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> bool:
+    """Bring an entry from an older schema up to date; refuse a newer major version."""
+    if entry.version > 1:
+        # Written by a newer Alice Voice: this one cannot read it (a downgrade).
+        LOGGER.error(
+            "Cannot migrate Alice Voice entry %s from version %s.%s (a newer release wrote it)",
+            entry.title,
+            entry.version,
+            entry.minor_version,
+        )
+        return False
+    if entry.minor_version < 2:
+        # 1.2: agents get the voice options' defaults; values already set are kept.
+        for subentry in list(entry.subentries.values()):
+            if subentry.subentry_type != SUBENTRY_CONVERSATION:
+                continue
+            added = {
+                key: deepcopy(DEFAULT_CONVERSATION_OPTIONS[key])
+                for key in OPTIONS_SINCE_1_1
+                if key not in subentry.data
+            }
+            if added:
+                hass.config_entries.async_update_subentry(
+                    entry, subentry, data={**subentry.data, **added}
+                )
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+        LOGGER.debug("Migrated Alice Voice entry %s to version 1.2", entry.title)
+    return True
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: AliceVoiceConfigEntry) -> None:

@@ -159,7 +159,7 @@ class AliceVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add Alice Voice: connect to Ollama and, optionally, OpenAI."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2  # 1.2: agents have the voice options (see async_migrate_entry)
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -14,6 +14,9 @@ It is the entry's single source of truth about its backends:
 * **Keep-warm** - agents that keep their model loaded (keep-alive -1) get it
   loaded at start and again whenever Ollama has dropped it; a turn likely to
   think pre-warms its model while it is routed.
+* **Missing models** - an agent whose local model is not on the server (found
+  by the check at setup, keep-warm or a turn) gets a fixable repair issue
+  (:mod:`.repairs`); the models are checked again at each probe until it is there.
 
 Entities that show backend health are :class:`CoordinatorEntity`s of it: it
 notifies its listeners whenever a backend's state changes.
@@ -27,12 +30,13 @@ from enum import StrEnum
 import time
 from typing import TYPE_CHECKING, Any, override
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util.ssl import get_default_context
 
-from .backends.ollama import ModelInfo, OllamaError, format_keep_alive
+from .backends.ollama import ModelInfo, OllamaError, OllamaModelNotFoundError, format_keep_alive
 from .clients import (
     ConnectionCheckError,
     Problem,
@@ -55,6 +59,7 @@ from .const import (
 from .errors import AUTH_FAILURES
 from .metrics import ErrorCounter, Metrics
 from .models import AgentConfig, AliceVoiceConfigEntry
+from .repairs import async_model_found, async_model_missing
 from .status import jsonable
 
 if TYPE_CHECKING:
@@ -132,17 +137,24 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
         self.ollama = build_ollama(entry.data)
         self.openai: openai.AsyncOpenAI | None = None
         self._realtime: dict[str, RealtimeBackend] = {}
-        self._keep_warm = [
+        # Agents that use a local model (its repair issue), and those that keep it loaded.
+        self._local_agents = [
             agent
             for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_CONVERSATION
-            and (agent := AgentConfig.from_subentry(subentry)).think.keep_alive < 0
-            and agent.mode is not AgentMode.CLOUD_ONLY
+            and (agent := AgentConfig.from_subentry(subentry)).mode is not AgentMode.CLOUD_ONLY
         ]
+        self._keep_warm = [agent for agent in self._local_agents if agent.think.keep_alive < 0]
+        self._models_checked = False
+        self._missing_models: set[str] = set()
         self._warm_until: dict[str, float] = {}
         self._warming: set[str] = set()
         # Probes and keep-warm run whether or not an entity listens.
         self._stop_polling = self.async_add_listener(lambda: None)
+        # Home Assistant does not unload entries when it stops: close the clients then,
+        # so a turn in flight ends (with a spoken error) instead of being cancelled.
+        self._closed = False
+        entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, self._async_on_stop))
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -160,18 +172,25 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
     async def _async_update_data(self) -> BackendsHealth:
         """Probe the backends that are down, and keep the agents' models loaded."""
         await self._async_probe()
+        await self._async_check_models()
         await self._async_keep_warm()
         return self.data
 
     @override
     async def async_shutdown(self) -> None:
-        """Stop probing and close every client."""
+        """Stop probing and close every client (once: at stop, or at unload)."""
         await super().async_shutdown()
+        if self._closed:
+            return
+        self._closed = True
         self._stop_polling()
+        # Closed pools are kept: a turn still in flight fails on them, opening nothing.
         for backend in self._realtime.values():
             await backend.close()
-        self._realtime.clear()
         await self.ollama.close()
+
+    async def _async_on_stop(self, _: Event) -> None:
+        await self.async_shutdown()
 
     # --- clients -----------------------------------------------------------------------
 
@@ -194,7 +213,14 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
 
     async def async_model_info(self, model: str) -> ModelInfo:
         """What ``model`` can do (tools, thinking); raises OllamaError when it is missing."""
-        return await self.ollama.model_info(model)
+        try:
+            info = await self.ollama.model_info(model)
+        except OllamaModelNotFoundError:
+            self._async_set_model_missing(model, missing=True)
+            raise
+        if model in self._missing_models:
+            self._async_set_model_missing(model, missing=False)
+        return info
 
     # --- health --------------------------------------------------------------------------
 
@@ -278,7 +304,12 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
     def async_prewarm(self, agent: AgentConfig) -> None:
         """Load the agent's model in the background, unless it is loaded or loading."""
         model = agent.think.model
-        if model in self._warming or self.model_ready(model) or self.is_down(Backend.OLLAMA):
+        if (
+            model in self._warming
+            or model in self._missing_models
+            or self.model_ready(model)
+            or self.is_down(Backend.OLLAMA)
+        ):
             return
         self._warming.add(model)
         self.config_entry.async_create_background_task(
@@ -307,9 +338,58 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
         model = agent.think.model
         try:
             await self.ollama.warm(model, keep_alive=format_keep_alive(agent.think.keep_alive))
+        except OllamaModelNotFoundError:
+            self._async_set_model_missing(model, missing=True)
         except OllamaError as err:
             LOGGER.debug("Could not warm %s: %s", model, err)
         else:
             self.mark_warm(agent)
         finally:
             self._warming.discard(model)
+
+    # --- missing models (repair issues) ------------------------------------------------
+
+    async def _async_check_models(self) -> None:
+        """At setup, and while a model is missing: which local models Ollama has."""
+        if (
+            (self._models_checked and not self._missing_models)
+            or not self._local_agents
+            or self.is_down(Backend.OLLAMA)
+        ):
+            return
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                installed = {_full_name(name) for name in await self.ollama.list_models()}
+        except TimeoutError, OllamaError:
+            LOGGER.debug("Could not ask Ollama which models it has")
+            return
+        # The first check also clears an issue left from before a reload.
+        first, self._models_checked = not self._models_checked, True
+        for model in {agent.think.model for agent in self._local_agents}:
+            missing = _full_name(model) not in installed
+            if missing or first or model in self._missing_models:
+                self._async_set_model_missing(model, missing=missing)
+
+    @callback
+    def _async_set_model_missing(self, model: str, *, missing: bool) -> None:
+        """Raise or clear the repair issue of each agent using ``model``."""
+        if missing:
+            if model not in self._missing_models:
+                LOGGER.warning("The model %s is not on the Ollama server", model)
+            self._missing_models.add(model)
+            self._warm_until.pop(model, None)
+        elif model in self._missing_models:
+            LOGGER.info("The model %s is on the Ollama server now", model)
+            self._missing_models.discard(model)
+        for agent in self._local_agents:
+            if agent.think.model != model:
+                continue
+            if missing:
+                async_model_missing(self.hass, self.config_entry.entry_id, agent)
+            else:
+                async_model_found(self.hass, agent.subentry_id)
+
+
+def _full_name(model: str) -> str:
+    """A model's name with its tag (Ollama lists ``llama3.2`` as ``llama3.2:latest``)."""
+    return model if ":" in model else f"{model}:latest"
