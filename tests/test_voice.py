@@ -103,7 +103,7 @@ async def test_voice_turn_from_a_satellite(
     speech_server: SpeechTestServer,
 ) -> None:
     """Speech in, the light on, speech out; the satellite's turn closes with played."""
-    wyoming, _, _ = await setup_voice(hass, satellite, ollama_server, openai_server)
+    wyoming, alice, _ = await setup_voice(hass, satellite, ollama_server, openai_server)
     pipeline = alice_pipeline(hass)
     assert pipeline.conversation_engine == "conversation.alice"
     assert pipeline.stt_engine == "stt.alice_tal_till_text"
@@ -137,6 +137,26 @@ async def test_voice_turn_from_a_satellite(
     light = hass.states.get(demo_home["kitchen_light"])
     assert light is not None
     assert light.state == "on"
+    # How it was spoken reached the turn and the HUD (numbers only, no audio).
+    await hass.async_block_till_done()
+    subentry_id = next(iter(alice.subentries))
+    status_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{subentry_id}_voice_status"
+    )
+    assert status_id is not None
+    status = hass.states.get(status_id)
+    assert status is not None
+    audio = status.attributes["last_audio"]
+    assert set(audio) == {
+        "duration_ms",
+        "speech_ms",
+        "energy_level",
+        "speaking_rate",
+        "clipping_ratio",
+        "silence_ratio",
+    }
+    assert 1_000 < audio["duration_ms"] < 3_000
+    assert 0 < audio["speech_ms"] <= audio["duration_ms"]
 
 
 async def test_setup_again_keeps_one_pipeline(

@@ -146,6 +146,7 @@ class AliceVoiceEngine:
             raise AliceVoiceTurnError("empty_input")
         if len(text) > MAX_INPUT_CHARS:
             raise AliceVoiceTurnError("input_too_long", {"max_chars": str(MAX_INPUT_CHARS)})
+        turn.audio_features = self.voice.take(text)
         state = self.states.get(turn.key)
         if state.pending is not None and (
             result := await self.guardrails.async_answer_pending(turn, chat_log, state)
@@ -165,7 +166,7 @@ class AliceVoiceEngine:
         routed = time.monotonic()
         turn.decision = decision = self._router(turn.agent).route(
             text,
-            audio_features=self.voice.take(text),
+            audio_features=turn.audio_features,
             context=with_home_time(
                 self.hass,
                 {"previous_intent": state.previous_intent, "language": turn.agent.language},

@@ -185,6 +185,7 @@ class Turn:
     live_context: bool = False  # ... with the home's live state in the prompt
     unconfirmed_claim: bool = False  # a model claimed an action no tool did (not passed on)
     on_first_text: Callable[[], None] | None = None  # told once, when the first words are out
+    audio_features: dict[str, float | int] | None = None  # how a voice turn was spoken
 
     def elapsed_ms(self, at: float | None = None) -> float:
         """Milliseconds from the start of the turn to ``at`` (default now)."""

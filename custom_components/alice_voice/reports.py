@@ -34,6 +34,7 @@ def turn_summary(turn: Turn, result: conversation.ConversationResult | None) -> 
         latency_ms=latency,
         text=turn.user_input.text if turn.agent.event_transcripts else None,
         response=response,
+        audio=turn.audio_features,
     )
 
 

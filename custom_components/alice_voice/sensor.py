@@ -76,7 +76,10 @@ SENSORS: tuple[AliceSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in VoiceState],
         value_fn=lambda status: status.state,
-        attributes_fn=lambda status: {"last_error": status.last_error},
+        attributes_fn=lambda status: {
+            "last_error": status.last_error,
+            "last_audio": status.last.audio if status.last else None,
+        },
     ),
     AliceSensorDescription(
         key="last_route",

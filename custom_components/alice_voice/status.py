@@ -70,6 +70,8 @@ class TurnSummary:
     latency_ms: dict[str, float]
     text: str | None = None  # only with the agent's "words in events" option
     response: str | None = None  # likewise
+    #: How a voice turn was spoken (numbers only: duration, speaking rate, level, ...).
+    audio: dict[str, float | int] | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

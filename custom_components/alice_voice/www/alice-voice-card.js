@@ -79,6 +79,8 @@ const STRINGS = {
     tools: "Tools",
     noTools: "none",
     error: "Error",
+    speech: "Speech",
+    speechFacts: (seconds, rate) => `${seconds} s, speaking rate ${rate}×`,
     escalated: "escalated",
     fallbackFrom: (from) => `fallback from ${from}`,
     lastTurn: "Last turn",
@@ -162,6 +164,8 @@ const STRINGS = {
     tools: "Verktyg",
     noTools: "inga",
     error: "Fel",
+    speech: "Tal",
+    speechFacts: (seconds, rate) => `${seconds} s, taltakt ${rate}×`,
     escalated: "eskalerad",
     fallbackFrom: (from) => `reserv för ${from}`,
     lastTurn: "Senaste turen",
@@ -622,6 +626,12 @@ class AliceVoiceCard extends HTMLElement {
         h("dt", {}, t.tools),
         h("dd", { id: "tools" }, tools),
       );
+      if (last.audio && typeof last.audio.duration_ms === "number") {
+        // How a voice turn was spoken: numbers only (the audio is never kept).
+        const seconds = (last.audio.duration_ms / 1000).toFixed(1);
+        const rate = Number(last.audio.speaking_rate ?? 0).toFixed(1);
+        facts.push(h("dt", {}, t.speech), h("dd", { id: "speech" }, t.speechFacts(seconds, rate)));
+      }
       if (last.error) {
         facts.push(h("dt", {}, t.error), h("dd", { id: "error", class: "error" }, humanize(last.error)));
       }
