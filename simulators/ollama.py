@@ -40,6 +40,9 @@ VERSION: Final = "0.12.11"
 type Json = dict[str, Any]
 
 
+#: The context size Ollama loads a model with when a request names none.
+DEFAULT_NUM_CTX: Final = 4096
+
 @dataclass(slots=True)
 class ModelSpec:
     """A model the server pretends to have."""
@@ -261,6 +264,7 @@ class OllamaTestServer:
         self.default_reply: Responder = self._echo
         self.pull_error: str | None = None  # fail /api/pull with this message
         self.loaded: dict[str, float] = {}  # model -> monotonic expiry
+        self.loaded_ctx: dict[str, int] = {}  # model -> the context size it was loaded with
         self._loading: dict[str, asyncio.Future[None]] = {}  # model -> load in progress
         self._prompt_cache: dict[str, list[str]] = {}  # model -> recent prompts, newest last
         # Per /api/chat with messages: (model, prompt tokens, tokens evaluated after the cache)
@@ -504,7 +508,12 @@ class OllamaTestServer:
         limit = options.get("num_predict")
         limit = limit if isinstance(limit, int) and limit > 0 else None
 
-        load_ns = await self._load(name, body.get("keep_alive"))
+        num_ctx = options.get("num_ctx")
+        load_ns = await self._load(
+            name,
+            body.get("keep_alive"),
+            num_ctx if isinstance(num_ctx, int) and num_ctx > 0 else DEFAULT_NUM_CTX,
+        )
         stream = body.get("stream", True) is not False
 
         if not chat.messages:  # load (or unload) request
@@ -595,14 +604,18 @@ class OllamaTestServer:
         await response.write_eof()
         return response
 
-    async def _load(self, name: str, keep_alive: Any) -> int:
+    async def _load(self, name: str, keep_alive: Any, num_ctx: int = DEFAULT_NUM_CTX) -> int:
         """Pay the cold-load cost if ``name`` is not loaded; return ns spent.
 
         Requests arriving while a model loads wait for that load, as with a
-        real Ollama (they do not start a second one).
+        real Ollama (they do not start a second one). A request for another
+        context size than the loaded runner's reloads the model, as Ollama does.
         """
         now = time.monotonic()
         start = time.monotonic_ns()
+        if self.loaded_ctx.get(name, num_ctx) != num_ctx:
+            self.unload(name)
+        self.loaded_ctx[name] = num_ctx
         if (loading := self._loading.get(name)) is not None:
             await asyncio.shield(loading)
         elif self.loaded.get(name, 0.0) < now and self.cost.load_time > 0:
@@ -621,6 +634,7 @@ class OllamaTestServer:
         """Forget that ``name`` (default: every model) is loaded, as when keep_alive expires."""
         for model in [name] if name is not None else list(self.loaded):
             self.loaded.pop(model, None)
+            self.loaded_ctx.pop(model, None)
             self._prompt_cache.pop(model, None)
 
     def _uncached_tokens(self, name: str, chat: ChatRequest) -> int:

@@ -182,6 +182,9 @@ async def test_model_is_kept_warm(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [load.model for load in ollama_server.load_requests] == ["gpt-oss:20b"]
     assert "gpt-oss:20b" in ollama_server.loaded
+    # Loaded with the context size turns ask for: Ollama would reload it for another.
+    assert ollama_server.load_requests[0].body["options"] == {"num_ctx": 8192}
+    assert ollama_server.loaded_ctx["gpt-oss:20b"] == 8192
 
     # Still loaded: the periodic check loads nothing.
     await async_wait_probe(hass)

@@ -337,7 +337,11 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
     async def _async_warm(self, agent: AgentConfig) -> None:
         model = agent.think.model
         try:
-            await self.ollama.warm(model, keep_alive=format_keep_alive(agent.think.keep_alive))
+            await self.ollama.warm(
+                model,
+                keep_alive=format_keep_alive(agent.think.keep_alive),
+                num_ctx=agent.think.num_ctx,
+            )
         except OllamaModelNotFoundError:
             self._async_set_model_missing(model, missing=True)
         except OllamaError as err:

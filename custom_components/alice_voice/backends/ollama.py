@@ -273,10 +273,17 @@ class OllamaBackend:
             raise map_error(err) from err
         return {name for m in response.models if (name := m.model or m.name)}
 
-    async def warm(self, model: str, *, keep_alive: KeepAlive) -> None:
-        """Load ``model`` into memory (an empty chat), so a turn pays no load time."""
+    async def warm(self, model: str, *, keep_alive: KeepAlive, num_ctx: int | None = None) -> None:
+        """Load ``model`` into memory (an empty chat), so a turn pays no load time.
+
+        ``num_ctx`` must be the context size the turns will ask for: Ollama reloads
+        a model whose runner was started with another one.
+        """
+        options = {"num_ctx": num_ctx} if num_ctx else None
         try:
-            await self._client.chat(model=model, messages=[], keep_alive=keep_alive)
+            await self._client.chat(
+                model=model, messages=[], keep_alive=keep_alive, options=options
+            )
         except Exception as err:
             raise map_error(err, model=model) from err
 
