@@ -41,6 +41,7 @@ from typing import Any, Final, Self
 from unittest.mock import patch
 
 import aiohttp
+from aiohttp import web
 from homeassistant import loader
 from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.components import conversation
@@ -328,14 +329,23 @@ class BenchWebSocket:
 class BenchHome:
     """Home Assistant, a Swedish demo home, the simulated servers and the agents."""
 
-    def __init__(self, settings: Settings | None = None, *, http: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        http: bool = False,
+        mount: Callable[[web.Application], None] | None = None,
+    ) -> None:
         """Configure; enter with ``async with``.
 
         ``http``: serve Home Assistant's HTTP API and websocket on a free
         127.0.0.1 port (see :meth:`start_http`, :meth:`websocket`).
+        ``mount``: serve more OpenAI endpoints on the simulated Realtime server's
+        port (e.g. ``SpeechTestServer.add_routes``: one base URL for all of them).
         """
         self.settings = settings or Settings()
         self.serve_http = http
+        self.mount = mount
         self.servers = ServerThread()
         self.ollama: OllamaTestServer | None = None
         self.realtime: RealtimeTestServer | None = None
@@ -364,12 +374,17 @@ class BenchHome:
                 first_delta_delay=settings.first_delta,
                 delta_interval=settings.delta_interval,
                 record_server_events=False,
+                mount=self.mount,
             )
             await ollama.start()
             await realtime.start()
             return ollama, realtime
 
         self.ollama, self.realtime = await self.servers.run(start_servers())
+        if not self.serve_http:
+            # Storage in memory: nothing (pipelines, registries) is written to, or read
+            # from, the shared test config folder, so every run starts the same.
+            self._stack.enter_context(mock_storage())
         hass = await self._stack.enter_async_context(async_test_home_assistant())
         self._hass = hass
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # enable custom_components
@@ -682,6 +697,11 @@ class BenchHome:
                 hass, text, session.conversation_id, context, language="sv", agent_id=agent_id
             )
         ended = time.perf_counter()
+        # What the agent does after returning its answer (status, metrics, entity
+        # writes) runs in the next loop iterations: let it finish here, so that it
+        # counts in this turn's CPU but not in its answer time, nor in the next turn.
+        for _ in range(3):
+            await asyncio.sleep(0)
         loop_cpu = time.thread_time() - cpu_started
         speech = str(result.response.speech.get("plain", {}).get("speech", ""))
         extra = result.response.speech.get("plain", {}).get("extra_data") or {}

@@ -4,6 +4,6 @@ To add one, write a module with a function decorated with ``@scenario(...)`` and
 import it here.
 """
 
-from . import cloud, fast_local, hud, load, router, think
+from . import cloud, fast_local, hud, load, router, think, voice
 
-__all__ = ["cloud", "fast_local", "hud", "load", "router", "think"]
+__all__ = ["cloud", "fast_local", "hud", "load", "router", "think", "voice"]
