@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Final, Self
 
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Attribution, Describe, Info, Satellite
 from wyoming.ping import Ping, Pong
@@ -179,6 +179,8 @@ class SatelliteTestServer:
         trailing_silence_ms: int = 600,
         drop_after_ms: int | None = None,
         on_end_of_speech: Callable[[], None] | None = None,
+        rate: int = RATE,
+        width: int = 2,
     ) -> Heard:
         """Play one turn: ``run-pipeline`` (asr → tts), the audio, ``audio-stop``.
 
@@ -186,6 +188,8 @@ class SatelliteTestServer:
         as a microphone keeps streaming after the user stops talking.
         ``drop_after_ms`` closes the connection after that much audio.
         ``on_end_of_speech`` is called when the last chunk of speech was sent.
+        ``rate`` and ``width`` send the audio converted to another format than the
+        pipeline's 16 kHz, 16-bit (Home Assistant converts it back).
         """
         controller = self._controller
         assert controller is not None, "Home Assistant has not sent run-satellite"
@@ -193,18 +197,21 @@ class SatelliteTestServer:
         await controller.write_event(
             RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
         )
-        await controller.write_event(AudioStart(rate=RATE, width=2, channels=1).event())
+        await controller.write_event(AudioStart(rate=rate, width=width, channels=1).event())
         audio = pcm + bytes(RATE * 2 * trailing_silence_ms // 1000)
+        if (rate, width) != (RATE, 2):
+            converter = AudioChunkConverter(rate=rate, width=width, channels=1)
+            audio = converter.convert(AudioChunk(RATE, 2, 1, audio)).audio
         sent_ms = 0.0
         began = time.monotonic()
-        speech_ms = len(pcm) / 32
+        speech_ms = len(pcm) / 32  # 16 kHz, 16-bit
         for start in range(0, len(audio), CHUNK_BYTES):
             chunk = audio[start : start + CHUNK_BYTES]
             await controller.write_event(
-                AudioChunk(rate=RATE, width=2, channels=1, audio=chunk).event()
+                AudioChunk(rate=rate, width=width, channels=1, audio=chunk).event()
             )
             before = sent_ms
-            sent_ms += len(chunk) / 32
+            sent_ms += len(chunk) * 1000 / (rate * width)
             if on_end_of_speech is not None and before < speech_ms <= sent_ms:
                 on_end_of_speech()
             if drop_after_ms is not None and sent_ms >= drop_after_ms:

@@ -13,9 +13,10 @@ from typing import Any
 import wave
 
 from homeassistant.components import assist_pipeline
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigSubentryData
 from homeassistant.const import CONF_LLM_HASS_API
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -50,14 +51,18 @@ async def setup_voice(
     ollama_server: OllamaTestServer,
     openai_server: RealtimeTestServer,
     **agent: Any,
-) -> tuple[MockConfigEntry, MockConfigEntry, str]:
+) -> tuple[ConfigEntry, MockConfigEntry, str]:
     """The satellite through the wyoming integration, then Alice set to it."""
-    wyoming = MockConfigEntry(
-        domain="wyoming", data={"host": "127.0.0.1", "port": satellite.port}, title="Köket"
+    # Through the wyoming integration's own config flow, as a user adds a satellite.
+    result = await hass.config_entries.flow.async_init(
+        "wyoming",
+        context={"source": SOURCE_USER},
+        data={"host": "127.0.0.1", "port": satellite.port},
     )
-    wyoming.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(wyoming.entry_id)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Köket"
     await hass.async_block_till_done()
+    wyoming = result["result"]
     registry = er.async_get(hass)
     satellite_id = registry.async_get_entity_id(
         "assist_satellite", "wyoming", f"{wyoming.entry_id}-assist_satellite"

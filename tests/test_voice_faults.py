@@ -5,9 +5,11 @@ tells the truth in the health entities, leaks nothing, and the next turn works.
 """
 
 import asyncio
+import os
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 
 from custom_components.alice_voice.const import DOMAIN
 from simulators.ollama import OllamaTestServer
@@ -121,3 +123,58 @@ async def test_satellite_gone_midway(
     )
     # Nothing was committed for transcription: there is no one left to answer.
     assert not openai_server.connections[-1].audio.committed_ms
+
+
+@pytest.mark.parametrize(("rate", "width"), [(8_000, 2), (22_050, 2), (16_000, 1), (48_000, 4)])
+async def test_audio_in_another_format(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+    rate: int,
+    width: int,
+) -> None:
+    """Audio at another rate or width: Home Assistant converts it, Alice transcribes it."""
+    await setup_voice(hass, satellite, ollama_server, openai_server)
+    openai_server.script_transcripts("Tänd lampan i köket")
+    heard = await satellite.speak(pcm(UTTERANCE), rate=rate, width=width)
+    await finished(heard)
+    assert heard.transcript == "Tänd lampan i köket"
+    assert openai_server.connections[-1].audio.rate == 24_000
+
+
+async def test_faults_leave_nothing_behind(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+) -> None:
+    """After a dropped transcription and a vanished satellite: no Alice task, no open socket."""
+    await setup_voice(hass, satellite, ollama_server, openai_server)
+    openai_server.script_transcripts("Tänd lampan i köket")
+    heard = await satellite.speak(pcm(UTTERANCE))
+    await finished(heard)
+    await hass.async_block_till_done()
+    tasks_before = asyncio.all_tasks()
+    fds_before = len(os.listdir("/proc/self/fd"))
+
+    openai_server.script_transcripts(Transcript(text="Tänd lampan i köket", drop="abort"))
+    heard = await satellite.speak(pcm(UTTERANCE))
+    await finished(heard)
+    openai_server.script_transcripts("Tänd lampan i köket")
+    heard = await satellite.speak(pcm(UTTERANCE))
+    await finished(heard)
+    assert heard.transcript == "Tänd lampan i köket"
+    await openai_server.wait_for(lambda: all(c.closed for c in openai_server.connections))
+    await hass.async_block_till_done()
+
+    leftover = [
+        task.get_name()
+        for task in asyncio.all_tasks() - tasks_before
+        if not task.done() and task is not asyncio.current_task() and DOMAIN in repr(task)
+    ]
+    assert leftover == []
+    # Every transcription connection is closed; nothing else of Alice's stays open.
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
