@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 import wave
 
-from homeassistant.components import assist_pipeline
+from homeassistant.components import assist_pipeline, tts
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigSubentryData
 from homeassistant.const import CONF_LLM_HASS_API
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, llm
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alice_voice.const import (
@@ -32,7 +34,7 @@ from custom_components.alice_voice.const import (
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import RealtimeTestServer
 from simulators.satellite import SatelliteTestServer
-from simulators.speech import SpeechTestServer
+from simulators.speech import Faults, SpeechTestServer
 
 from .common import openai_connection
 
@@ -197,3 +199,51 @@ async def test_local_only_has_no_cloud_voice(
     assert pipeline.stt_engine is None
     assert pipeline.tts_engine is None
     assert openai_server.connection_count == 0
+
+
+async def test_speech_of_a_whole_message(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+    speech_server: SpeechTestServer,
+) -> None:
+    """An announcement (a whole message, not a stream) is spoken in one WAV."""
+    await setup_voice(hass, satellite, ollama_server, openai_server)
+    stream = tts.async_create_stream(hass, "tts.alice_text_till_tal", language="sv")
+    stream.async_set_message("Middagen är klar.")
+    audio = b"".join([chunk async for chunk in stream.async_stream_result()])
+    assert len(audio) > 1_000  # Home Assistant's default format, converted from Alice's WAV
+    assert speech_server.speech_texts == ["Middagen är klar."]
+
+
+async def test_speech_fails(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+    speech_server: SpeechTestServer,
+) -> None:
+    """The speech API fails: the audio ends, the cloud is reported down, then comes back."""
+    _, alice, _ = await setup_voice(hass, satellite, ollama_server, openai_server)
+    speech_server.speech_faults = Faults(status=500, count=1)
+    stream = tts.async_create_stream(hass, "tts.alice_text_till_tal", language="sv")
+    stream.async_set_message("Middagen är klar.")
+    with pytest.raises(HomeAssistantError):
+        b"".join([chunk async for chunk in stream.async_stream_result()])
+    health = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{next(iter(alice.subentries))}_cloud_connected"
+    )
+    assert health is not None
+    state = hass.states.get(health)
+    assert state is not None
+    assert state.state == "off"
+
+    stream = tts.async_create_stream(hass, "tts.alice_text_till_tal", language="sv")
+    stream.async_set_message("Nu går det igen.")
+    assert b"".join([chunk async for chunk in stream.async_stream_result()])
+    state = hass.states.get(health)
+    assert state is not None
+    assert state.state == "on"
