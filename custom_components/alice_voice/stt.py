@@ -24,9 +24,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.ssl import get_default_context
 
 from .backends.audio import Resampler, UtteranceAnalyzer, VadSettings
-from .backends.realtime_types import RealtimeAuthError, RealtimeError, RealtimeTimeoutError
+from .backends.realtime_types import RealtimeError
 from .const import LOGGER, AgentMode, Backend
 from .entity import AliceVoiceEntity, agent_subentries
+from .errors import realtime_turn_error
 from .models import AliceVoiceConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -160,11 +161,7 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
                         LOGGER.debug("%s heard (interim): %s", self.entity_id, stt_.interim)
                     transcript = (await stt_.finish()).strip()
         except RealtimeError as err:
-            key = "openai_unreachable"
-            if isinstance(err, RealtimeAuthError):
-                key = "openai_invalid_auth"
-            elif isinstance(err, RealtimeTimeoutError):
-                key = "openai_timeout"
+            key = realtime_turn_error(err).key
             LOGGER.warning("%s could not transcribe: %s", self.entity_id, key)
             coordinator.report_failure(Backend.OPENAI, key)
             return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
