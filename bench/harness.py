@@ -16,6 +16,8 @@ import statistics
 import sys
 from typing import Any, Final, Literal
 
+from .backends import Backends
+
 type Verdict = Literal["PASS", "MISS", "info"]
 type Comparison = Literal["<", "<=", "==", "info"]
 
@@ -118,6 +120,7 @@ class Context:
     quick: bool = False
     load_seconds: float = 60.0
     seed: int = 1
+    backends: Backends = field(default_factory=Backends)  # simulated unless --ollama-url / --openai
 
 
 type ScenarioFunc = Callable[[Context], Awaitable[ScenarioResult]]

@@ -69,6 +69,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_storage,
 )
 
+from bench.real_ollama import OllamaProxy
 from simulators.ollama import CostModel, OllamaTestServer
 from simulators.realtime import RealtimeTestServer
 
@@ -335,6 +336,9 @@ class BenchHome:
         *,
         http: bool = False,
         mount: Callable[[web.Application], None] | None = None,
+        ollama_url: str | None = None,
+        openai_key: str | None = None,
+        openai_base_url: str | None = None,
     ) -> None:
         """Configure; enter with ``async with``.
 
@@ -342,6 +346,10 @@ class BenchHome:
         127.0.0.1 port (see :meth:`start_http`, :meth:`websocket`).
         ``mount``: serve more OpenAI endpoints on the simulated Realtime server's
         port (e.g. ``SpeechTestServer.add_routes``: one base URL for all of them).
+        ``ollama_url``: a real Ollama instead of the simulated one, reached through a
+        recording :class:`~bench.real_ollama.OllamaProxy` (``self.proxy``).
+        ``openai_key`` (``openai_base_url``): the real OpenAI API for Alice instead of
+        the simulated Realtime server (None: OpenAI's own base URL).
         """
         self.settings = settings or Settings()
         self.serve_http = http
@@ -349,6 +357,8 @@ class BenchHome:
         self.servers = ServerThread()
         self.ollama: OllamaTestServer | None = None
         self.realtime: RealtimeTestServer | None = None
+        self.proxy = OllamaProxy(ollama_url) if ollama_url else None
+        self._openai = (openai_key, openai_base_url) if openai_key else None
         self.alice_entries: list[MockConfigEntry] = []
         self._stack = contextlib.AsyncExitStack()
         self._hass: HomeAssistant | None = None
@@ -366,8 +376,8 @@ class BenchHome:
         logging.getLogger("homeassistant").setLevel(logging.ERROR)
         settings = self.settings
 
-        async def start_servers() -> tuple[OllamaTestServer, RealtimeTestServer]:
-            ollama = OllamaTestServer(cost=settings.cost())
+        async def start_servers() -> tuple[OllamaTestServer | None, RealtimeTestServer]:
+            ollama = None if self.proxy else OllamaTestServer(cost=settings.cost())
             realtime = RealtimeTestServer(
                 api_keys=[OPENAI_KEY],
                 handshake_delay=settings.handshake,
@@ -376,8 +386,9 @@ class BenchHome:
                 record_server_events=False,
                 mount=self.mount,
             )
-            await ollama.start()
-            await realtime.start()
+            for server in (ollama, self.proxy, realtime):
+                if server is not None:
+                    await server.start()
             return ollama, realtime
 
         self.ollama, self.realtime = await self.servers.run(start_servers())
@@ -412,6 +423,8 @@ class BenchHome:
         async def stop_servers() -> None:
             if self.ollama is not None:
                 await self.ollama.stop()
+            if self.proxy is not None:
+                await self.proxy.stop()
             if self.realtime is not None:
                 await self.realtime.stop()
 
@@ -519,6 +532,19 @@ class BenchHome:
 
     # --- agents ------------------------------------------------------------------------
 
+    @property
+    def openai_real(self) -> bool:
+        """Whether Alice talks to the real OpenAI API (not the simulated Realtime)."""
+        return self._openai is not None
+
+    @property
+    def ollama_url(self) -> str:
+        """The Ollama both agents use: the simulated one, or the proxy to a real one."""
+        if self.proxy is not None:
+            return self.proxy.url
+        assert self.ollama is not None, "enter the BenchHome first"
+        return self.ollama.url
+
     async def add_alice(self, **options: Any) -> str:
         """Set up an Alice entry with one Swedish agent (Assist tools on); return its id."""
         # Imported here, not at the top: the load benchmark measures Alice's memory,
@@ -534,9 +560,17 @@ class BenchHome:
             SUBENTRY_CONVERSATION,
         )
 
-        assert self.ollama is not None
         assert self.realtime is not None
         hass = self.hass
+        openai: dict[str, str] = {
+            CONF_OPENAI_API_KEY: OPENAI_KEY,
+            CONF_OPENAI_BASE_URL: self.realtime.base_url,
+        }
+        if self._openai is not None:
+            key, base_url = self._openai
+            openai = {CONF_OPENAI_API_KEY: key} | (
+                {CONF_OPENAI_BASE_URL: base_url} if base_url else {}
+            )
         data = {
             **DEFAULT_CONVERSATION_OPTIONS,
             CONF_LANGUAGE: "sv",
@@ -547,11 +581,7 @@ class BenchHome:
         entry = MockConfigEntry(
             domain=DOMAIN,
             title="Alice Voice (bench)",
-            data={
-                CONF_OLLAMA_URL: self.ollama.url,
-                CONF_OPENAI_API_KEY: OPENAI_KEY,
-                CONF_OPENAI_BASE_URL: self.realtime.base_url,
-            },
+            data={CONF_OLLAMA_URL: self.ollama_url, **openai},
             version=1,
             minor_version=1,
             subentries_data=[
@@ -571,7 +601,6 @@ class BenchHome:
 
     async def add_core_ollama(self, model: str, **options: Any) -> str:
         """Set up core's ``ollama`` with one agent on ``model`` (Assist tools on)."""
-        assert self.ollama is not None
         hass = self.hass
         data = {
             "model": model,
@@ -585,7 +614,7 @@ class BenchHome:
         entry = MockConfigEntry(
             domain="ollama",
             title="Ollama (bench)",
-            data={"url": self.ollama.url},
+            data={"url": self.ollama_url},
             version=3,
             minor_version=3,
             subentries_data=[
@@ -608,7 +637,13 @@ class BenchHome:
         return entity_id
 
     async def drop_local_model(self, model: str) -> None:
-        """Ollama drops ``model`` (keep_alive ran out, a restart, another model's memory)."""
+        """Ollama drops ``model`` (keep_alive ran out, a restart, another model's memory).
+
+        A real server is asked to (``keep_alive: 0``) and the drop waits for it.
+        """
+        if self.proxy is not None:
+            await self.servers.run(self.proxy.drop(model))
+            return
         assert self.ollama is not None
         ollama = self.ollama
         await self.servers.call(lambda: ollama.unload(model))

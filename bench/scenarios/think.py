@@ -8,6 +8,12 @@ ready for TTS, and to the end of the turn. Warm: the model is loaded. Cold, just
 dropped: Ollama dropped the model right before the turn. Cold, dropped a while
 before: Ollama dropped it, then the timers of ``IDLE_SECONDS`` run (Alice may
 load it again in the background) before the turn.
+
+With ``script/bench --ollama-url URL [--model M]`` both agents use that real
+server and model instead (through :class:`bench.real_ollama.OllamaProxy`): the
+answers are the model's own (nothing is scripted or checked), the model is
+dropped with ``keep_alive: 0``, and the evaluated and generated tokens are the
+server's own ``prompt_eval_count`` and ``eval_count``.
 """
 
 from dataclasses import dataclass
@@ -95,9 +101,12 @@ class ThinkTurn:
     prompt_tokens: int  # sent, over all rounds
     evaluated_tokens: int  # evaluated after the prompt cache, over all rounds
     rounds: int
+    generated_tokens: int = 0  # a real server's eval_count, over all rounds
 
 
 async def _turn(home: BenchHome, agent_id: str, question: str) -> ThinkTurn:
+    if home.proxy is not None:
+        return await _real_turn(home, agent_id, question)
     server = home.ollama
     assert server is not None
     before = await home.servers.call(lambda: (len(server.requests), len(server.prompt_evals)))
@@ -110,8 +119,33 @@ async def _turn(home: BenchHome, agent_id: str, question: str) -> ThinkTurn:
     return ThinkTurn(timing, tokens, sum(evaluated for _, _, evaluated in evals), rounds)
 
 
+async def _real_turn(home: BenchHome, agent_id: str, question: str) -> ThinkTurn:
+    """A turn on a real server: the proxy's record of requests and final-chunk counts."""
+    proxy = home.proxy
+    assert proxy is not None
+    before = await home.servers.call(lambda: (len(proxy.requests), len(proxy.counts)))
+    timing = await home.converse(agent_id, question)
+    await home.hass.async_block_till_done()
+    requests, counts = await home.servers.call(
+        lambda: (list(proxy.requests[before[0] :]), list(proxy.counts[before[1] :]))
+    )
+    tokens, rounds = prompt_tokens(requests)
+    return ThinkTurn(
+        timing,
+        tokens,
+        sum(c.prompt_eval_count or 0 for c in counts),
+        rounds,
+        sum(c.eval_count or 0 for c in counts),
+    )
+
+
 def _add_rows(
-    result: ScenarioResult, label: str, runs: dict[str, list[ThinkTurn]], target: float
+    result: ScenarioResult,
+    label: str,
+    runs: dict[str, list[ThinkTurn]],
+    target: float,
+    *,
+    real: bool = False,
 ) -> None:
     def values(name: str, attr: str) -> list[float]:
         out: list[float] = []
@@ -150,17 +184,30 @@ def _add_rows(
         items: list[float] = [getattr(turn, attr) for turn in runs[name]]
         return sum(items) / max(1, len(items))
 
-    for title, attr in (
-        ("prompt tokens sent per turn", "prompt_tokens"),
-        ("prompt tokens evaluated per turn (after cache)", "evaluated_tokens"),
-    ):
+    token_rows = [
+        (
+            "prompt tokens sent per turn",
+            "prompt_tokens",
+            "estimate: characters / 4" if real else "",
+        ),
+        (
+            "prompt tokens evaluated per turn (after cache)",
+            "evaluated_tokens",
+            "the server's prompt_eval_count" if real else "",
+        ),
+    ]
+    if real:
+        token_rows.append(("tokens generated per turn", "generated_tokens", "eval_count"))
+        token_rows.append(("chat rounds per turn", "rounds", "2 when the model called a tool"))
+    for title, attr, note in token_rows:
         result.add(
             f"{label}: {title} (mean)",
             mean("alice", attr),
-            unit="tok",
+            unit="" if attr == "rounds" else "tok",
             peer=mean("core", attr),
             peer_name="core ollama",
             target_on="ratio",
+            note=note,
         )
     result.add(
         f"{label}: failed turns",
@@ -182,17 +229,32 @@ async def run(ctx: Context) -> ScenarioResult:
     warm_reps = 2 if ctx.quick else 3
     cold_reps = 1 if ctx.quick else 2
     details: dict[str, Any] = {}
-    async with BenchHome() as home:
-        server = home.ollama
-        assert server is not None
-        await home.servers.call(lambda: scripted_model(server))
-        alice = await home.add_alice(mode="local_only", local_model=MODEL, think_level="low")
-        core = await home.add_core_ollama(MODEL)
+    backends = ctx.backends
+    real = backends.ollama_url is not None
+    model = backends.model if real else MODEL
+    async with BenchHome(ollama_url=backends.ollama_url) as home:
+        thinks = True
+        if home.proxy is not None:
+            proxy = home.proxy
+            shown = await home.servers.run(proxy.check(model))
+            # A model without thinking refuses think requests: both agents then ask none.
+            thinks = not shown["capabilities"] or "thinking" in shown["capabilities"]
+            details["ollama"] = {"real": True, "url": backends.ollama_url, "model": model}
+            details["ollama"] |= shown | {"think": thinks}
+        else:
+            server = home.ollama
+            assert server is not None
+            await home.servers.call(lambda: scripted_model(server))
+        alice = await home.add_alice(
+            mode="local_only", local_model=model, think_level="low" if thinks else "off"
+        )
+        core = await home.add_core_ollama(model, think=thinks)
         agents = {"alice": alice, "core": core}
         details["exposed_entities"] = len(home.exposed_entities())
-        details["settings"] = {
-            k: getattr(home.settings, k) for k in home.settings.__dataclass_fields__
-        }
+        if not real:  # the simulator's settings; a real server has its own
+            details["settings"] = {
+                k: getattr(home.settings, k) for k in home.settings.__dataclass_fields__
+            }
         # Warm-up: loads the model; both agents' first turns are not measured.
         for agent_id in agents.values():
             await _turn(home, agent_id, questions[0][0])
@@ -221,9 +283,11 @@ async def run(ctx: Context) -> ScenarioResult:
                 idle["alice"].append(await _turn(home, alice, question))
         idle["core"] = cold["core"]
 
-    _add_rows(result, "warm", warm, 0.7)
-    _add_rows(result, "cold, just dropped", cold, 0.5)
-    _add_rows(result, f"cold, dropped {IDLE_SECONDS:.0f} s before", idle, 0.5)
+    if real:
+        _real_notes(result, model)
+    _add_rows(result, "warm", warm, 0.7, real=real)
+    _add_rows(result, "cold, just dropped", cold, 0.5, real=real)
+    _add_rows(result, f"cold, dropped {IDLE_SECONDS:.0f} s before", idle, 0.5, real=real)
     for label, runs in (("warm", warm), ("cold", cold), ("cold_after_idle", idle)):
         details[label] = {
             name: {
@@ -245,3 +309,28 @@ async def run(ctx: Context) -> ScenarioResult:
         }
     result.details = details
     return result
+
+
+def _real_notes(result: ScenarioResult, model: str) -> None:
+    """Rows saying what a real server's run leaves out or does otherwise."""
+    for name, note in (
+        (
+            "answers",
+            (
+                f"not checked: {model}'s own (no scripted replies); whether it called "
+                "GetLiveContext or answered right is not checked"
+            ),
+        ),
+        (
+            "prompt-cache accounting",
+            "the simulator's is skipped; evaluated tokens are the server's prompt_eval_count",
+        ),
+        (
+            "cold cases",
+            (
+                "the model is dropped with keep_alive: 0, waited for until /api/ps agrees; "
+                f"the {IDLE_SECONDS:.0f} s are skipped, a reload Alice starts is awaited"
+            ),
+        ),
+    ):
+        result.add(name, None, unit="", note=note)
