@@ -112,7 +112,10 @@ class LocalModelReady(_HealthSensor):
     @override
     def extra_state_attributes(self) -> dict[str, str | None]:
         """The model, and why it is off, as a message key."""
+        model = self.agent.think.model
         return {
-            "model": self.agent.think.model,
-            "last_error": self.coordinator.data[Backend.OLLAMA].last_error,
+            "model": model,
+            "last_error": "model_not_found"
+            if self.coordinator.model_missing(model)
+            else self.coordinator.data[Backend.OLLAMA].last_error,
         }

@@ -222,6 +222,16 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
             self._async_set_model_missing(model, missing=False)
         return info
 
+    def model_missing(self, model: str) -> bool:
+        """Whether ``model`` is known to be missing from the Ollama server."""
+        return model in self._missing_models
+
+    def report_model_missing(self, model: str) -> None:
+        """A turn found ``model`` gone from the server: a repair issue, and not ready."""
+        self.ollama.forget_model(model)
+        self._async_set_model_missing(model, missing=True)
+        self.async_update_listeners()
+
     # --- health --------------------------------------------------------------------------
 
     def is_down(self, backend: Backend) -> bool:
@@ -262,8 +272,13 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
         self.async_update_listeners()
 
     async def _async_probe(self) -> None:
-        """Try the backends that are down; bring back those that answer."""
-        if self.is_down(Backend.OLLAMA):
+        """Try the backends that are down; bring back those that answer.
+
+        Any failure shows a backend as down, so it is probed from the first one on
+        (skipping it in turns waits for three in a row): its health sensor comes back
+        by itself when it answers again, without waiting for a turn to use it.
+        """
+        if self.data[Backend.OLLAMA].state is BackendState.DOWN:
             try:
                 await async_check_ollama(self.ollama)
             except ConnectionCheckError as err:
@@ -271,7 +286,7 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
             else:
                 LOGGER.info("Ollama answers again")
                 self.report_ok(Backend.OLLAMA)
-        if self.is_down(Backend.OPENAI) and self.openai is not None:
+        if self.data[Backend.OPENAI].state is BackendState.DOWN and self.openai is not None:
             try:
                 await async_check_openai(self.openai)
             except ConnectionCheckError as err:

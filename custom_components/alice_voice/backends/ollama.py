@@ -253,6 +253,10 @@ class OllamaBackend:
         self._model_info[model] = info
         return info
 
+    def forget_model(self, model: str) -> None:
+        """Drop what is cached about ``model`` (it was removed from the server)."""
+        self._model_info.pop(model, None)
+
     async def pull(self, model: str) -> None:
         """Download ``model``; returns when Ollama reports success."""
         stream: AsyncIterator[ollama.ProgressResponse] | None = None

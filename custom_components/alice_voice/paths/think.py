@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 import json
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
@@ -20,7 +20,15 @@ from homeassistant.helpers import llm
 from homeassistant.helpers.json import json_dumps
 import probatio
 
-from ..backends.ollama import ChatChunk, OllamaError, format_keep_alive, think_value
+from ..backends.ollama import (
+    ChatChunk,
+    ModelInfo,
+    OllamaError,
+    OllamaModelNotFoundError,
+    OllamaTimeoutError,
+    format_keep_alive,
+    think_value,
+)
 from ..claims import ClaimCheck
 from ..const import LOGGER, MAX_TOOL_ITERATIONS, Backend
 from ..coordinator import AliceVoiceCoordinator
@@ -90,6 +98,10 @@ def strip_filler(messages: list[dict[str, Any]], filler: str) -> None:
             message["content"] = message["content"][len(filler) :]
 
 
+#: A whole think turn may take this many times the time allowed between two chunks.
+TURN_TIMEOUT_FACTOR: Final = 4
+
+
 @dataclass(slots=True)
 class ThinkResult:
     """What one run of the tool loop did."""
@@ -107,6 +119,9 @@ class ToolLoop:
         self.settings = settings
 
     def _error(self, err: OllamaError) -> AliceVoiceTurnError:
+        if isinstance(err, OllamaModelNotFoundError):
+            # Removed from the server since the model was looked up: tell the user how to fix it.
+            self.coordinator.report_model_missing(self.settings.model)
         return ollama_turn_error(
             err, host=host_of(self.coordinator.ollama.host), model=self.settings.model
         )
@@ -141,6 +156,43 @@ class ToolLoop:
                 for tool in chat_log.llm_api.tools
             ]
         result = ThinkResult()
+        try:
+            # However steadily the model streams, a turn ends: a stream that never
+            # finishes is cut after this many times the time allowed between chunks.
+            async with asyncio.timeout(settings.timeout * TURN_TIMEOUT_FACTOR):
+                return await self._async_rounds(
+                    agent_id,
+                    chat_log,
+                    info,
+                    tools,
+                    result,
+                    budget=budget,
+                    filler=filler,
+                    should_stop=should_stop,
+                    claims=claims,
+                    on_text=on_text,
+                )
+        except TimeoutError as err:
+            LOGGER.warning("The model %s did not finish its answer in time", settings.model)
+            raise self._error(
+                OllamaTimeoutError("the answer did not finish in time", model=settings.model)
+            ) from err
+
+    async def _async_rounds(
+        self,
+        agent_id: str,
+        chat_log: conversation.ChatLog,
+        info: ModelInfo,
+        tools: list[dict[str, Any]] | None,
+        result: ThinkResult,
+        *,
+        budget: float | None,
+        filler: str | None,
+        should_stop: Callable[[], bool] | None,
+        claims: ClaimCheck | None,
+        on_text: Callable[[float], None] | None,
+    ) -> ThinkResult:
+        settings = self.settings
         for rounds in range(1, MAX_TOOL_ITERATIONS + 1):
             messages = trim_history(
                 [convert_content(c) for c in chat_log.content], settings.max_history
