@@ -173,8 +173,6 @@ async def run(ctx: Context) -> ScenarioResult:
     """Fast and think voice turns through both pipelines, interleaved."""
     # Imported here: the wyoming, assist_pipeline and tts modules would otherwise load in
     # every scenario's process (and count as Home Assistant's memory in the load test).
-    from pytest_homeassistant_custom_component.common import mock_storage
-
     from bench.home import OPENAI_KEY, BenchHome
     from bench.voice import VoiceCosts, VoiceRig, speech_pcm
     from simulators.speech import SpeechTestServer
@@ -192,32 +190,31 @@ async def run(ctx: Context) -> ScenarioResult:
     }
     pipelines: dict[str, str] = {}
     speech = SpeechTestServer(api_key=OPENAI_KEY)
-    # Home Assistant's storage in memory: no pipelines or registries left over from (or
-    # for) other runs in the shared test config dir.
-    with mock_storage():
-        async with BenchHome(mount=speech.add_routes) as home:
-            server = home.ollama
-            assert server is not None
-            await home.servers.call(lambda: scripted_model(server))
-            rig = VoiceRig(home, speech, costs)
-            try:
-                await rig.setup(local_model=MODEL, think_level="low")
-                pipelines.update(rig.pipelines)
-                # Warm-up (not measured): the model loads, connections and ffmpeg start.
+    # BenchHome keeps Home Assistant's storage in memory: no pipelines or registries are
+    # left over from (or for) other runs in the shared test config dir.
+    async with BenchHome(mount=speech.add_routes) as home:
+        server = home.ollama
+        assert server is not None
+        await home.servers.call(lambda: scripted_model(server))
+        rig = VoiceRig(home, speech, costs)
+        try:
+            await rig.setup(local_model=MODEL, think_level="low")
+            pipelines.update(rig.pipelines)
+            # Warm-up (not measured): the model loads, connections and ffmpeg start.
+            for kind, kind_texts in texts.items():
+                for name in ("alice", "core"):
+                    await rig.turn(name, audio[kind], kind_texts[-1])
+            for rep in range(reps):
                 for kind, kind_texts in texts.items():
-                    for name in ("alice", "core"):
-                        await rig.turn(name, audio[kind], kind_texts[-1])
-                for rep in range(reps):
-                    for kind, kind_texts in texts.items():
-                        text = kind_texts[rep % len(kind_texts)]
-                        order = ["alice", "core"] if rep % 2 == 0 else ["core", "alice"]
-                        # Both think turns of a round start from the same prompt cache.
-                        cache = await rig.prompt_cache() if kind == "think" else None
-                        for name in order:
-                            turn = await rig.turn(name, audio[kind], text, prompt_cache=cache)
-                            runs[kind][name].append(turn)
-            finally:
-                await rig.close()
+                    text = kind_texts[rep % len(kind_texts)]
+                    order = ["alice", "core"] if rep % 2 == 0 else ["core", "alice"]
+                    # Both think turns of a round start from the same prompt cache.
+                    cache = await rig.prompt_cache() if kind == "think" else None
+                    for name in order:
+                        turn = await rig.turn(name, audio[kind], text, prompt_cache=cache)
+                        runs[kind][name].append(turn)
+        finally:
+            await rig.close()
 
     for kind, kind_runs in runs.items():
         _add_rows(result, kind, kind_runs)
