@@ -285,7 +285,7 @@ async def run(ctx: Context) -> ScenarioResult:
 
     if real:
         _real_notes(result, model)
-    _add_rows(result, "warm", warm, 0.7, real=real)
+    _add_rows(result, "warm", warm, 0.30, real=real)
     _add_rows(result, "cold, just dropped", cold, 0.5, real=real)
     _add_rows(result, f"cold, dropped {IDLE_SECONDS:.0f} s before", idle, 0.5, real=real)
     for label, runs in (("warm", warm), ("cold", cold), ("cold_after_idle", idle)):
