@@ -43,6 +43,7 @@ type Json = dict[str, Any]
 #: The context size Ollama loads a model with when a request names none.
 DEFAULT_NUM_CTX: Final = 4096
 
+
 @dataclass(slots=True)
 class ModelSpec:
     """A model the server pretends to have."""
