@@ -8,8 +8,10 @@ base URL, driven by the real ``openai`` client.
 """
 
 import asyncio
+import os
 from pathlib import Path
-from typing import Any
+import sys
+from typing import Any, ClassVar
 import wave
 
 from homeassistant.components import assist_pipeline, tts
@@ -247,3 +249,47 @@ async def test_speech_fails(
     state = hass.states.get(health)
     assert state is not None
     assert state.state == "on"
+
+
+class _Writes:
+    """Files opened for writing while recording (an audit hook: added once per process)."""
+
+    hooked = False
+    recording = False
+    paths: ClassVar[list[str]] = []
+
+    @classmethod
+    def audit(cls, event: str, args: tuple[Any, ...]) -> None:
+        # A path, not a file descriptor (pipes to ffmpeg are opened by their number).
+        if cls.recording and event == "open" and len(args) >= 2 and isinstance(args[0], str):
+            path, mode = args[0], args[1]
+            if (isinstance(mode, str) and any(flag in mode for flag in "wax+")) or (
+                isinstance(mode, int) and mode & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            ):
+                cls.paths.append(str(path))
+
+
+async def test_audio_is_never_written_to_disk(
+    hass: HomeAssistant,
+    setup_ha: None,
+    satellite: SatelliteTestServer,
+    ollama_server: OllamaTestServer,
+    openai_server: RealtimeTestServer,
+) -> None:
+    """A whole voice turn opens no file for writing: the audio lives in memory only."""
+    await setup_voice(hass, satellite, ollama_server, openai_server)
+    if not _Writes.hooked:
+        sys.addaudithook(_Writes.audit)
+        _Writes.hooked = True
+    _Writes.paths.clear()
+    openai_server.script_transcripts("Tänd lampan i köket")
+    _Writes.recording = True
+    try:
+        heard = await satellite.speak(pcm("sv_tand_lampan_i_koket.wav"))
+        async with asyncio.timeout(20):
+            await heard.played.wait()
+    finally:
+        _Writes.recording = False
+    assert heard.transcript == "Tänd lampan i köket"
+    # HA's own TTS cache is off in the tests (tts_cache fixture); nothing else may write.
+    assert _Writes.paths == []
