@@ -382,6 +382,8 @@ def test_transcript_reliability() -> None:
     for bad in ({"duration_ms": "long"}, {"duration_ms": -5}, {"speaking_rate": float("nan")}):
         assert RouteContext.parse(None, bad).transcript_reliability(3) == 1.0
     assert RouteContext.parse(None, {"duration_ms": True}).duration_ms is None
+    # A duration so small it is 0.0 seconds (found by the fuzzer): no division by zero.
+    assert RouteContext.parse(None, {"duration_ms": 5e-324}).transcript_reliability(1) == 1.0
 
 
 def test_audio_features_change_the_route(router: IntentRouter) -> None:

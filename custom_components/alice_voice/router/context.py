@@ -76,8 +76,9 @@ class RouteContext:
     def transcript_reliability(self, words: int) -> float:
         """How far to trust a transcript of ``words`` words (see the module docstring)."""
         reliability = self.asr_confidence
-        if self.duration_ms is not None and words:
-            per_second = words / (self.duration_ms / 1000.0)
+        seconds = self.duration_ms / 1000.0 if self.duration_ms is not None else 0.0
+        if self.duration_ms is not None and words and seconds > 0:  # 5e-324 ms is 0.0 s
+            per_second = words / seconds
             too_slow = (
                 per_second < MIN_WORDS_PER_SECOND and self.duration_ms >= MIN_SLOW_DURATION_MS
             )
