@@ -125,6 +125,8 @@ DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_VAD_HANGOVER: 300,
 }
 
+#: The languages Alice's speech entities take, as a pipeline may name them.
+SPEECH_LANGUAGES: Final = ("sv", "sv-SE", "en", "en-US", "en-GB")
 #: OpenAI's transcription models, for the agent's speech-to-text.
 STT_MODELS: Final = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1")
 #: OpenAI's speech model for the agent's text-to-speech (its voice is the Realtime voice).

@@ -25,15 +25,13 @@ from homeassistant.util.ssl import get_default_context
 
 from .backends.audio import Resampler, UtteranceAnalyzer, VadSettings
 from .backends.realtime_types import RealtimeError
-from .const import LOGGER, AgentMode, Backend
+from .const import LOGGER, SPEECH_LANGUAGES, AgentMode, Backend
 from .entity import AliceVoiceEntity, agent_subentries
 from .errors import realtime_turn_error
 from .models import AliceVoiceConfigEntry
 
 PARALLEL_UPDATES = 0
 
-#: The languages Alice speaks, as a pipeline may name them.
-LANGUAGES = ["sv", "sv-SE", "en", "en-US", "en-GB"]
 #: The longest utterance Alice listens to (then she stops and transcribes what she has).
 MAX_UTTERANCE_MS = 30_000
 #: How long Alice listens for speech to start before giving up.
@@ -71,7 +69,7 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
     @property
     @override
     def supported_languages(self) -> list[str]:
-        return LANGUAGES
+        return list(SPEECH_LANGUAGES)
 
     @property
     @override

@@ -21,7 +21,16 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, LOGGER, REALTIME_VOICES, TTS_MODEL, AgentMode, Backend, Language
+from .const import (
+    DOMAIN,
+    LOGGER,
+    REALTIME_VOICES,
+    SPEECH_LANGUAGES,
+    TTS_MODEL,
+    AgentMode,
+    Backend,
+    Language,
+)
 from .entity import AliceVoiceEntity, agent_subentries
 from .models import AliceVoiceConfigEntry
 
@@ -32,7 +41,6 @@ INSTRUCTIONS: Final = {
     Language.SWEDISH: "Tala svenska med ett naturligt, varmt och lugnt tonfall. Var kortfattad.",
     Language.ENGLISH: "Speak English in a natural, warm and calm tone.",
 }
-LANGUAGES: Final = ["sv", "sv-SE", "en", "en-US", "en-GB"]
 
 
 async def async_setup_entry(
@@ -55,7 +63,7 @@ class AliceTextToSpeech(AliceVoiceEntity, tts.TextToSpeechEntity):
     """Speaks an agent's answers through OpenAI's speech API, streamed."""
 
     _attr_translation_key = "text_to_speech"
-    _attr_supported_languages = LANGUAGES
+    _attr_supported_languages = list(SPEECH_LANGUAGES)
     _attr_supported_options = [tts.ATTR_VOICE]
 
     def __init__(self, entry: AliceVoiceConfigEntry, subentry: ConfigSubentry) -> None:
