@@ -103,6 +103,7 @@ class VoiceTurn:
     heard_text: str | None
     spoken_text: str | None
     source: str | None  # Alice's answer source (alice_voice_response)
+    speculative: bool  # the answer was begun from the audio (alice_voice_response)
     speech_requests: int  # /v1/audio/speech requests in the turn
     transcribed_s: float  # audio seconds the transcription was charged for
     evaluated_tokens: int  # prompt tokens Ollama evaluated (after its prompt cache)
@@ -129,6 +130,7 @@ class VoiceRig:
         self.core_stt = ""
         self.core_tts = ""
         self._sources: list[str | None] = []
+        self._speculative: list[bool] = []
         self.pipelines: dict[str, str] = {}  # "alice", "core" -> pipeline name (after setup)
 
     async def setup(self, **alice_options: Any) -> None:
@@ -240,6 +242,19 @@ class VoiceRig:
     @callback
     def _on_response(self, event: Event[Any]) -> None:
         self._sources.append(event.data.get("source"))
+        self._speculative.append(bool(event.data.get("speculative")))
+
+    async def set_speculation(self, on: bool) -> None:
+        """Turn the Alice agent's speculative answers on or off (the entry reloads)."""
+        from custom_components.alice_voice.const import CONF_SPECULATE, DOMAIN
+
+        hass = self.home.hass
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        subentry = next(iter(entry.subentries.values()))
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_SPECULATE: on}
+        )
+        await hass.async_block_till_done()
 
     async def close(self) -> None:
         """Stop the satellite (before the BenchHome closes)."""
@@ -325,6 +340,7 @@ class VoiceRig:
         self._new_conversation()
         hass.data[DATA_TTS_MANAGER].mem_cache.clear()
         self._sources.clear()
+        self._speculative.clear()
         end, heard = await home.servers.run(self._speak(pcm))
         await self._until_idle()
 
@@ -359,6 +375,7 @@ class VoiceRig:
             heard_text=heard.transcript,
             spoken_text=heard.synthesize,
             source=self._sources[-1] if self._sources else None,
+            speculative=bool(self._speculative and self._speculative[-1]),
             speech_requests=requests,
             transcribed_s=transcribed,
             evaluated_tokens=evaluated,

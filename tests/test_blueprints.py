@@ -129,6 +129,7 @@ def response_event(
         "fallback_from": None,
         "escalated": False,
         "unconfirmed_claim": False,
+        "speculative": False,
         "tools": ["alice_voice__calendar_find_events"] if source == "local_ai" else [],
         "conversation_id": conversation_id,
         "device_id": None,

@@ -30,6 +30,7 @@ from custom_components.alice_voice.const import (
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
     CONF_SATELLITES,
+    CONF_SPECULATE,
     CONF_STT_MODEL,
     CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
@@ -326,6 +327,7 @@ AGENT_INPUT: dict[str, Any] = {
         CONF_STT_MODEL: "gpt-4o-transcribe",
         CONF_VAD_SENSITIVITY: 0.5,
         CONF_VAD_HANGOVER: 450.0,
+        CONF_SPECULATE: False,
     },
 }
 AGENT_DATA: dict[str, Any] = {
@@ -351,6 +353,7 @@ AGENT_DATA: dict[str, Any] = {
     CONF_STT_MODEL: "gpt-4o-transcribe",
     CONF_VAD_SENSITIVITY: 0.5,
     CONF_VAD_HANGOVER: 450,
+    CONF_SPECULATE: False,
 }
 
 

@@ -13,6 +13,12 @@ hybrid mode), so only speech-to-text and text-to-speech differ:
   ``/v1/audio/transcriptions``) and TTS (one ``/v1/audio/speech`` request per
   message, once the agent has finished).
 
+Fast turns come in two kinds: device commands answered by Home Assistant's
+intents, and greetings and simple questions that Alice's hybrid agent answers on
+Realtime ("cloud"). On the latter her STT's Realtime session begins the answer
+from the audio while the transcript is written (a speculative answer); the cloud
+turns are also run with that option off, to measure what it saves.
+
 Both use the same simulated OpenAI on one port (see :class:`bench.voice.VoiceCosts`):
 transcription costs the same per second of audio on both (Realtime pays it on the
 committed audio at commit, so Alice gets no credit for transcribing while the user
@@ -25,6 +31,7 @@ Assistant's TTS cache is off, so every answer is synthesized.
 from typing import TYPE_CHECKING, Any, Final
 
 from bench.harness import Context, ScenarioResult, ms, percentile, scenario, summary
+from bench.scenarios.cloud import UTTERANCES
 from bench.scenarios.fast_local import COMMANDS
 from bench.scenarios.think import MODEL, QUESTIONS, scripted_model
 
@@ -39,7 +46,8 @@ THINK_AUDIO: Final = ("sv_tand_lampan_i_koket.wav", "sv_vad_ar_klockan.wav")
 # Scenario 3's questions that Alice's hybrid mode gives the local model (the weather
 # question goes to Realtime first: a fast question).
 THINK_QUESTIONS: Final = tuple(q for q, _ in QUESTIONS if "varmt nog ute" not in q)
-TARGETS: Final = {"fast": 0.5, "think": 0.7}
+TARGETS: Final = {"fast": 0.5, "cloud": 0.5, "think": 0.7}
+PLAIN: Final = "Alice, speculation off"
 HA_SILENCE_S: Final = 0.7  # HA's VAD: seconds of silence that end an utterance (default)
 SETUP_NOTE: Final = (
     "same agent (Alice's, hybrid) in both pipelines; core = HA VAD (0.7 s silence) + "
@@ -65,7 +73,11 @@ def _add_rows(result: ScenarioResult, kind: str, runs: dict[str, list[VoiceTurn]
             **kwargs,
         )
 
-    first_note = SETUP_NOTE if kind == "fast" else "the local model answers (simulated Ollama)"
+    first_note = {
+        "fast": SETUP_NOTE,
+        "cloud": "Realtime answers (first delta 250 ms); Alice's answer begun from the audio",
+        "think": "the local model answers (simulated Ollama)",
+    }[kind]
     row("end of speech → first audio byte", "first_audio", 50, target=target, compare="<=",
         note=first_note)  # fmt: skip
     row("end of speech → first audio byte", "first_audio", 95, target=target, compare="<=")
@@ -115,6 +127,28 @@ def _add_rows(result: ScenarioResult, kind: str, runs: dict[str, list[VoiceTurn]
         peer_name=PEER,
         note="after its prompt cache; both turns of a round start from the same one, without the question",
     )
+    if plain := runs.get("plain"):
+        for pct in (50, 95):
+            result.add(
+                f"{kind}: speculation on vs off, end of speech → first audio byte p{pct}",
+                ms(percentile(_values(alice, "first_audio"), pct)),
+                peer=ms(percentile(_values(plain, "first_audio"), pct)),
+                peer_name=PLAIN,
+                target_on="ratio",
+                note="what the speculative answer saves (same pipeline, option off)"
+                if pct == 50
+                else "",
+            )
+        result.add(
+            f"{kind}: answers begun from the audio",
+            sum(t.speculative for t in alice),
+            unit="",
+            peer=sum(t.speculative for t in plain),
+            peer_name=PLAIN,
+            target=len(alice),
+            compare="==",
+            note="alice_voice_response's speculative",
+        )
     local = [sum(t.source == "local_ai" for t in turns) for turns in (alice, core)]
     result.add(
         f"{kind}: turns answered by the local model",
@@ -180,9 +214,14 @@ async def run(ctx: Context) -> ScenarioResult:
     result = ScenarioResult("voice", "5 Voice")
     reps = 3 if ctx.quick else 10
     costs = VoiceCosts()
-    audio = {"fast": speech_pcm(*FAST_AUDIO), "think": speech_pcm(*THINK_AUDIO)}
+    audio = {
+        "fast": speech_pcm(*FAST_AUDIO),
+        "cloud": speech_pcm(*FAST_AUDIO),
+        "think": speech_pcm(*THINK_AUDIO),
+    }
     texts = {
         "fast": [c.capitalize() for c in COMMANDS],
+        "cloud": [u.capitalize() for u in UTTERANCES],
         "think": [q.capitalize() for q in THINK_QUESTIONS],
     }
     runs: dict[str, dict[str, list[VoiceTurn]]] = {
@@ -213,6 +252,13 @@ async def run(ctx: Context) -> ScenarioResult:
                     for name in order:
                         turn = await rig.turn(name, audio[kind], text, prompt_cache=cache)
                         runs[kind][name].append(turn)
+            # The cloud turns again, without the speculative answer.
+            await rig.set_speculation(False)
+            await rig.turn("alice", audio["cloud"], texts["cloud"][-1])  # warm-up
+            runs["cloud"]["plain"] = [
+                await rig.turn("alice", audio["cloud"], texts["cloud"][rep % len(texts["cloud"])])
+                for rep in range(reps)
+            ]
         finally:
             await rig.close()
 

@@ -44,6 +44,7 @@ from .const import (
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
     CONF_SATELLITES,
+    CONF_SPECULATE,
     CONF_STT_MODEL,
     CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
@@ -75,7 +76,13 @@ ADVANCED_OPTIONS = (
     CONF_THINK_BUDGET,
     CONF_EVENT_TRANSCRIPTS,
 )
-VOICE_OPTIONS = (CONF_SATELLITES, CONF_STT_MODEL, CONF_VAD_SENSITIVITY, CONF_VAD_HANGOVER)
+VOICE_OPTIONS = (
+    CONF_SATELLITES,
+    CONF_STT_MODEL,
+    CONF_VAD_SENSITIVITY,
+    CONF_VAD_HANGOVER,
+    CONF_SPECULATE,
+)
 SECTIONS = {SECTION_ADVANCED: ADVANCED_OPTIONS, SECTION_VOICE: VOICE_OPTIONS}
 INT_OPTIONS = (
     CONF_MAX_TOKENS,
@@ -153,6 +160,7 @@ def _voice_section() -> section:
                     NumberSelectorConfig(min=0, max=1, step=0.05, mode=NumberSelectorMode.SLIDER)
                 ),
                 probatio.Required(CONF_VAD_HANGOVER): box(90, 3000, 30, "ms"),
+                probatio.Required(CONF_SPECULATE): BooleanSelector(),
             }
         ),
         {"collapsed": True},

@@ -43,6 +43,7 @@ CONF_SATELLITES: Final = "satellites"  # assist_satellite entities given the age
 CONF_STT_MODEL: Final = "stt_model"
 CONF_VAD_SENSITIVITY: Final = "vad_sensitivity"
 CONF_VAD_HANGOVER: Final = "vad_hangover"  # ms of silence that end speech
+CONF_SPECULATE: Final = "speculative_answer"  # the STT's session begins the fast answer
 
 
 class Language(StrEnum):
@@ -123,6 +124,7 @@ DEFAULT_CONVERSATION_OPTIONS: Final[dict[str, Any]] = {
     CONF_STT_MODEL: "gpt-4o-mini-transcribe",
     CONF_VAD_SENSITIVITY: 0.7,
     CONF_VAD_HANGOVER: 300,
+    CONF_SPECULATE: True,
 }
 
 #: The languages Alice's speech entities take, as a pipeline may name them.

@@ -15,6 +15,12 @@ The agent's mode narrows this: ``local_only`` never opens a cloud connection
 (fast questions are answered by HA's intents, Alice's own phrases or Ollama),
 ``cloud_only`` answers everything on Realtime with HA's tools as function calls.
 
+A voice turn may arrive with a fast answer already begun: the STT's Realtime
+session starts answering from the audio while the transcript is written (see
+:mod:`.backends.speculate`). The cloud path uses it only when the turn is routed
+to the fast cloud step with the very same session settings; any other route
+cancels it, so Alice never speaks an answer the router did not choose.
+
 Fallbacks run both ways, and every answer says who gave it (``source``): a
 cloud failure or a fast answer over budget falls back to the local answer
 (``local_fallback``); a local failure falls back to Realtime when the mode
@@ -85,11 +91,12 @@ class AliceVoiceEngine:
         self.states = ConversationStates()
         llm_data = LLMDataProvider(hass)
         self.ha_intents = HaIntentsPath(hass, self.guardrails)
+        self.cloud = CloudPath(hass, coordinator, self.guardrails, llm_data)
         self.paths: Mapping[PathKind, AnswerPath] = {
             PathKind.HA_INTENTS: self.ha_intents,
             PathKind.CANNED: CannedPath(),
             PathKind.THINK: ThinkPath(hass, coordinator, self.guardrails, llm_data),
-            PathKind.CLOUD: CloudPath(hass, coordinator, self.guardrails, llm_data),
+            PathKind.CLOUD: self.cloud,
         }
         self._routers: dict[float, IntentRouter] = {}
 
@@ -135,6 +142,8 @@ class AliceVoiceEngine:
         finally:
             CURRENT_TURN.reset(token)
             self.inflight.end(speaker)
+            if turn.speculation is not None:
+                turn.speculation.discard()
             self._finish(turn, result)
         return result
 
@@ -146,7 +155,8 @@ class AliceVoiceEngine:
             raise AliceVoiceTurnError("empty_input")
         if len(text) > MAX_INPUT_CHARS:
             raise AliceVoiceTurnError("input_too_long", {"max_chars": str(MAX_INPUT_CHARS)})
-        turn.audio_features = self.voice.take(text)
+        if (heard := self.voice.take(text)) is not None:
+            turn.audio_features, turn.speculation = heard.features, heard.answer
         state = self.states.get(turn.key)
         if state.pending is not None and (
             result := await self.guardrails.async_answer_pending(turn, chat_log, state)
@@ -174,6 +184,11 @@ class AliceVoiceEngine:
         )
         turn.route_ms = (time.monotonic() - routed) * 1000
         state.previous_intent = decision.intent
+        if turn.speculation is not None and (
+            decision.path is not RoutePath.FAST or decision.intent is Intent.DEVICE_CONTROL
+        ):
+            turn.speculation.discard()  # not a fast cloud answer: stop it now
+            turn.speculation = None
         fire_intent(self.hass, turn)
         if self._may_think(turn):
             self.coordinator.async_prewarm(turn.agent)

@@ -55,6 +55,7 @@ class ResponseEventData(TypedDict):
     fallback_from: str | None  # the backend that failed before another answered
     escalated: bool  # the cloud handed the turn to the local model
     unconfirmed_claim: bool  # a model claimed an action no tool did; Alice said so instead
+    speculative: bool  # the answer was begun from the audio before the transcript was done
     tools: list[str]
     conversation_id: str | None
     device_id: str | None
@@ -122,6 +123,7 @@ def fire_response(
         "fallback_from": turn.fallback_from,
         "escalated": turn.escalated,
         "unconfirmed_claim": turn.unconfirmed_claim,
+        "speculative": turn.speculative,
         "tools": list(turn.tools_used),
         "conversation_id": turn.conversation_id,
         "device_id": turn.user_input.device_id,

@@ -26,6 +26,7 @@ from .const import (
     CONF_REALTIME_MODEL,
     CONF_REALTIME_VOICE,
     CONF_SATELLITES,
+    CONF_SPECULATE,
     CONF_STT_MODEL,
     CONF_TEMPERATURE,
     CONF_THINK_BUDGET,
@@ -41,6 +42,7 @@ from .const import (
 from .router import RouteDecision
 
 if TYPE_CHECKING:
+    from .backends.speculate import SpeculativeAnswer
     from .coordinator import AliceVoiceCoordinator
     from .engine import AliceVoiceEngine
     from .metrics import Metrics
@@ -94,6 +96,7 @@ class VoiceSettings:
     vad_sensitivity: float  # 0..1
     vad_hangover_ms: int  # silence that ends speech
     satellites: tuple[str, ...]  # assist_satellite entities set to the agent's pipeline
+    speculate: bool  # the STT's Realtime session begins the fast answer (hybrid mode)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> VoiceSettings:
@@ -105,6 +108,7 @@ class VoiceSettings:
             vad_sensitivity=min(1.0, max(0.0, float(values[CONF_VAD_SENSITIVITY]))),
             vad_hangover_ms=max(30, int(values[CONF_VAD_HANGOVER])),
             satellites=tuple(str(s) for s in satellites) if isinstance(satellites, list) else (),
+            speculate=bool(values[CONF_SPECULATE]),
         )
 
 
@@ -186,6 +190,8 @@ class Turn:
     unconfirmed_claim: bool = False  # a model claimed an action no tool did (not passed on)
     on_first_text: Callable[[], None] | None = None  # told once, when the first words are out
     audio_features: dict[str, float | int] | None = None  # how a voice turn was spoken
+    speculation: SpeculativeAnswer | None = None  # a fast answer begun from the audio
+    speculative: bool = False  # the answer is that one
 
     def elapsed_ms(self, at: float | None = None) -> float:
         """Milliseconds from the start of the turn to ``at`` (default now)."""

@@ -8,12 +8,19 @@ Assistant, interim ones only to the debug log. The utterance's audio features go
 to the router through the voice hub; the audio itself lives only in memory and
 is zeroed when the turn ends.
 
+A ``hybrid`` agent with *speculative answers* on transcribes in a Realtime
+conversation session instead, which begins the fast cloud answer from the audio
+as soon as the utterance is committed; the answer goes to the voice hub with the
+transcript, and the turn uses it only if the router picks the fast cloud path
+(see :mod:`.backends.speculate`).
+
 An agent in ``local_only`` mode has no such entity: its pipeline uses a local
 speech-to-text engine instead (see :mod:`.pipeline`).
 """
 
 import asyncio
 from collections.abc import AsyncIterable
+from functools import partial
 from typing import override
 
 from homeassistant.components import stt
@@ -111,7 +118,8 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
         """Stream the utterance to Realtime until its end; return the transcript."""
-        from .backends.transcribe import RealtimeTranscriber, TranscriptionSettings  # noqa: PLC0415 - the SDK loads only with a key
+        from .backends.speculate import SpeculativeAnswer  # noqa: PLC0415 - the SDK loads only with a key
+        from .backends.transcribe import RealtimeTranscriber, TranscriptionSettings  # noqa: PLC0415
 
         runtime = self.entry.runtime_data
         coordinator = runtime.coordinator
@@ -127,10 +135,22 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
         settings = TranscriptionSettings(
             model=voice.stt_model, language=metadata.language.split("-")[0]
         )
+        answer: SpeculativeAnswer | None = None
+        if config := await runtime.engine.cloud.async_speculation_config(self.agent):
+            answer = SpeculativeAnswer(
+                model=self.agent.realtime_model,
+                config=config,
+                key=self.entity_id,
+                spawn=partial(
+                    self.hass.async_create_task, name="alice_voice speculative answer close"
+                ),
+            )
         transcript = ""
         stalled = False
         try:
-            async with RealtimeTranscriber(client, settings, ssl=get_default_context()) as stt_:
+            async with RealtimeTranscriber(
+                client, settings, ssl=get_default_context(), answer=answer
+            ) as stt_:
                 heard_ms = 0
                 chunks = aiter(stream)
                 while True:
@@ -157,7 +177,13 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
                 else:
                     if stt_.interim:
                         LOGGER.debug("%s heard (interim): %s", self.entity_id, stt_.interim)
-                    transcript = (await stt_.finish()).strip()
+                    # The answer's settings tell the time: as it is now, not when they spoke.
+                    refreshed = (
+                        await runtime.engine.cloud.async_speculation_config(self.agent)
+                        if answer is not None
+                        else None
+                    )
+                    transcript = (await stt_.finish(answer_config=refreshed)).strip()
         except RealtimeError as err:
             key = realtime_turn_error(err).key
             LOGGER.warning("%s could not transcribe: %s", self.entity_id, key)
@@ -165,8 +191,10 @@ class AliceSpeechToText(AliceVoiceEntity, stt.SpeechToTextEntity):
             return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         finally:
             features = analyzer.finish()  # releases the audio
+            if answer is not None and not transcript:
+                answer.discard()
         coordinator.report_ok(Backend.OPENAI)
         if not transcript:
             return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
-        runtime.voice.record(transcript, features.as_dict())
+        runtime.voice.record(transcript, features.as_dict(), answer)
         return stt.SpeechResult(transcript, stt.SpeechResultState.SUCCESS)

@@ -19,12 +19,15 @@ from collections.abc import AsyncGenerator
 import json
 import logging
 import time
-from typing import Any, Final
+from typing import Any, Final, Protocol
+
+from openai.types.realtime.realtime_server_event import RealtimeServerEvent
 
 from .realtime_errors import error_from_event
-from .realtime_session import Closed, RealtimeSession
+from .realtime_session import Closed
 from .realtime_types import (
     RealtimeAudioDelta,
+    RealtimeError,
     RealtimeEvent,
     RealtimeFunctionCall,
     RealtimeResponseDone,
@@ -38,8 +41,26 @@ from .realtime_types import (
 _LOGGER: Final = logging.getLogger(f"{__package__}.realtime")
 
 
+class ResponseSource(Protocol):
+    """Where a response's server events come from: a session, or a speculative answer."""
+
+    @property
+    def key(self) -> str:
+        """What the events belong to, for logs."""
+        ...
+
+    @property
+    def events(self) -> asyncio.Queue[RealtimeServerEvent | Closed]:
+        """Server events in order, then a :class:`Closed` when the connection ends."""
+        ...
+
+    def closed_error(self, error: BaseException | None) -> RealtimeError:
+        """The error for a response whose connection ended."""
+        ...
+
+
 async def response_events(
-    session: RealtimeSession,
+    session: ResponseSource,
     *,
     first_delta_timeout: float,
     stream_timeout: float,
@@ -48,7 +69,8 @@ async def response_events(
     """Yield the events of the response just requested on ``session``.
 
     Args:
-        session: The session ``response.create`` was sent on.
+        session: The session ``response.create`` was sent on (or any other source of
+            that response's events).
         first_delta_timeout: Seconds allowed from now until the first delta.
         stream_timeout: Seconds allowed between two events once the response streams.
         new_session: Reported in :attr:`RealtimeResponseDone.new_session`.

@@ -11,13 +11,19 @@ caller to stop reading the microphone); without it the caller's own endpointing 
 server: deltas accumulate in :attr:`~RealtimeTranscriber.interim` and the result is the
 ``conversation.item.input_audio_transcription.completed`` of every committed item.
 
+Given a :class:`~.speculate.SpeculativeAnswer`, the session is a Realtime *conversation*
+session with input transcription instead: the commit is followed at once by
+``response.create``, so a fast answer is being made from the audio while the transcript is
+written, and when the transcript is out the connection belongs to the answer (see
+:mod:`.speculate`).
+
 Failures raise :class:`~.realtime_types.RealtimeError` subclasses: a rejected key
 :class:`~.realtime_types.RealtimeAuthError`, a connection that cannot be opened or is lost
 :class:`~.realtime_types.RealtimeConnectionError`, no result in time
 :class:`~.realtime_types.RealtimeTimeoutError`, and a failed transcription (or any other
 ``error`` event) :class:`TranscriptionError`. The connection is always closed when the
 utterance ends, by :meth:`~RealtimeTranscriber.finish`, :meth:`~RealtimeTranscriber.cancel`
-or leaving the ``async with`` block.
+or leaving the ``async with`` block (with an answer in flight: when the answer closes).
 """
 
 import asyncio
@@ -30,17 +36,11 @@ import json
 import logging
 import time
 from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from openai import AsyncOpenAI, OpenAIError
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime.realtime_server_event import RealtimeServerEvent
-from openai.types.realtime.realtime_transcription_session_audio_input_param import (
-    RealtimeTranscriptionSessionAudioInputParam,
-)
-from openai.types.realtime.realtime_transcription_session_create_request_param import (
-    RealtimeTranscriptionSessionCreateRequestParam,
-)
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from .realtime_errors import (
@@ -58,9 +58,14 @@ from .realtime_types import (
     RealtimeAuthError,
     RealtimeConnectionError,
     RealtimeError,
+    RealtimeSessionConfig,
     RealtimeSessionExpired,
     RealtimeTimeoutError,
 )
+from .transcribe_settings import TranscriptionSettings
+
+if TYPE_CHECKING:
+    from .speculate import SpeculativeAnswer
 
 __all__ = ["RealtimeTranscriber", "TranscriptionError", "TranscriptionSettings"]
 
@@ -69,64 +74,9 @@ _LOGGER: Final = logging.getLogger(__name__)
 CHUNK_BYTES: Final = SAMPLE_RATE * 2 // 10
 """Audio is sent in pieces of at most 100 ms (PCM16 mono at 24 kHz)."""
 
-_VAD_THRESHOLD: Final = 0.5
-_VAD_PREFIX_PADDING_MS: Final = 300
-
 
 class TranscriptionError(RealtimeError):
     """The server could not transcribe the audio (``.failed``) or refused a request."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TranscriptionSettings:
-    """How an utterance is transcribed.
-
-    Attributes:
-        model: The transcription model (``gpt-4o-mini-transcribe``, ``gpt-4o-transcribe``,
-            ``whisper-1``, …).
-        language: ISO-639-1 language of the speech (``""``: let the model detect it).
-        prompt: Optional guidance for the model (words to expect, style).
-        server_vad: ``False``: the caller ends the utterance (its own endpointing) and
-            :meth:`RealtimeTranscriber.finish` commits; ``True``: the server's VAD ends it
-            after ``silence_duration_ms`` of silence.
-        silence_duration_ms: Silence that ends the utterance with ``server_vad``.
-        noise_reduction: ``near_field`` or ``far_field`` input filtering, off when ``None``.
-        connect_timeout: Seconds for the handshake and ``session.created``.
-        result_timeout: Seconds from :meth:`RealtimeTranscriber.finish` to the transcript.
-    """
-
-    model: str = "gpt-4o-mini-transcribe"
-    language: str = "sv"
-    prompt: str | None = None
-    server_vad: bool = False
-    silence_duration_ms: int = 500
-    noise_reduction: Literal["near_field", "far_field"] | None = None
-    connect_timeout: float = 10.0
-    result_timeout: float = 10.0
-
-    def session_payload(self) -> RealtimeTranscriptionSessionCreateRequestParam:
-        """Build the ``session`` of the ``session.update`` (GA transcription session)."""
-        audio_input: RealtimeTranscriptionSessionAudioInputParam = {
-            "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
-            "transcription": {"model": self.model},
-            "turn_detection": (
-                {
-                    "type": "server_vad",
-                    "threshold": _VAD_THRESHOLD,
-                    "prefix_padding_ms": _VAD_PREFIX_PADDING_MS,
-                    "silence_duration_ms": self.silence_duration_ms,
-                }
-                if self.server_vad
-                else None
-            ),
-        }
-        if self.language:
-            audio_input["transcription"]["language"] = self.language
-        if self.prompt:
-            audio_input["transcription"]["prompt"] = self.prompt
-        if self.noise_reduction is not None:
-            audio_input["noise_reduction"] = {"type": self.noise_reduction}
-        return {"type": "transcription", "audio": {"input": audio_input}}
 
 
 @dataclass(slots=True)
@@ -155,7 +105,12 @@ class RealtimeTranscriber:
     """
 
     def __init__(
-        self, client: AsyncOpenAI, settings: TranscriptionSettings, *, ssl: Any = None
+        self,
+        client: AsyncOpenAI,
+        settings: TranscriptionSettings,
+        *,
+        ssl: Any = None,
+        answer: SpeculativeAnswer | None = None,
     ) -> None:
         """Prepare the transcriber; nothing connects before :meth:`start`.
 
@@ -164,9 +119,16 @@ class RealtimeTranscriber:
             settings: Model, language and turn detection.
             ssl: An SSL context for ``wss://`` (Home Assistant's default context, so that
                 no certificates are loaded in the event loop); dropped for ``ws://``.
+            answer: Also begin this answer when the utterance is committed (the caller
+                ends the utterance: ``server_vad`` must be off).
         """
+        if answer is not None and settings.server_vad:
+            raise ValueError("A speculative answer needs the caller's own endpointing")
         self._client = client
         self._settings = settings
+        self._answer = answer
+        self._answer_id: str | None = None  # our response.create, once sent
+        self._handed_over = False  # the connection belongs to the answer
         self._ws_options: dict[str, Any] = {"ssl": ssl} if ssl is not None else {}
         self._conn: AsyncRealtimeConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -210,9 +172,15 @@ class RealtimeTranscriber:
         if self._closing:
             raise RealtimeConnectionError("The transcription was cancelled", code="cancelled")
         timeout = self._settings.connect_timeout
-        manager = self._client.realtime.connect(
-            extra_query={"intent": "transcription"},
-            websocket_connection_options=connection_options(self._client, self._ws_options),
+        options = connection_options(self._client, self._ws_options)
+        manager = (
+            self._client.realtime.connect(
+                extra_query={"intent": "transcription"}, websocket_connection_options=options
+            )
+            if self._answer is None
+            else self._client.realtime.connect(
+                model=self._answer.model, websocket_connection_options=options
+            )
         )
         conn: AsyncRealtimeConnection | None = None
         started = time.monotonic()
@@ -240,6 +208,8 @@ class RealtimeTranscriber:
                 raise RealtimeConnectionError("The transcription was cancelled", code="cancelled")
             raise unexpected_event_error(first.type)
         self._conn = conn
+        if self._answer is not None:
+            self._answer.bind(send_cancel=self._cancel_answer, close=self._close)
         self._reader = asyncio.get_running_loop().create_task(
             self._read(conn), name="alice_voice transcription reader"
         )
@@ -266,10 +236,15 @@ class RealtimeTranscriber:
             self._pending_bytes += len(chunk)
             self._sent_bytes += len(chunk)
 
-    async def finish(self) -> str:
+    async def finish(self, *, answer_config: RealtimeSessionConfig | None = None) -> str:
         """Commit the utterance (unless the server VAD did), wait for and return its text.
 
-        The connection is closed afterwards, whatever happens.
+        The connection is closed afterwards, whatever happens, unless an answer was begun
+        and the transcript is out: then the answer owns it.
+
+        Args:
+            answer_config: The answer's settings as they are now (they tell the time);
+                sent before the answer is asked for if they changed while the user spoke.
 
         Returns:
             The transcript; ``""`` when the audio held no speech (or was too short).
@@ -291,6 +266,11 @@ class RealtimeTranscriber:
                         await self._update_session()
                         await self._wait(lambda: not self._updates)
                     self._raise_failure()
+                    answer = self._answer
+                    if answer is not None and answer_config not in (None, answer.config):
+                        assert answer_config is not None
+                        answer.config = answer_config
+                        await self._update_session()
                     if self._needs_commit():
                         # Known before sending: the answer can come before send() returns.
                         self._commit_id = self._new_event_id("commit")
@@ -298,6 +278,7 @@ class RealtimeTranscriber:
                         await self._send(
                             {"type": "input_audio_buffer.commit"}, event_id=self._commit_id
                         )
+                        await self._request_answer()
                     await self._wait(self._finished)
             except TimeoutError:
                 raise RealtimeTimeoutError(
@@ -306,8 +287,13 @@ class RealtimeTranscriber:
                     code="timeout",
                 ) from None
             text = self._result()
+            if text and self._answer_id is not None:
+                assert self._answer is not None
+                self._handed_over = True
+                self._answer.handed_over()
         finally:
-            await self._close()
+            if not self._handed_over:
+                await self._close()
         _LOGGER.debug(
             "Transcribed %d ms of audio (%d items) %.3f s after the end of the utterance",
             self._sent_bytes // (SAMPLE_RATE * 2 // 1000),
@@ -317,7 +303,12 @@ class RealtimeTranscriber:
         return text
 
     async def cancel(self) -> None:
-        """Close the connection now (barge-in, satellite gone); safe to call repeatedly."""
+        """Close the connection now (barge-in, satellite gone); safe to call repeatedly.
+
+        Once :meth:`finish` has handed the connection to the answer, the answer closes it.
+        """
+        if self._handed_over:
+            return
         self._closing = True
         await self._close()
 
@@ -360,9 +351,28 @@ class RealtimeTranscriber:
 
     async def _update_session(self) -> None:
         self._updates += 1
-        await self._send(
-            {"type": "session.update", "session": dict(self._settings.session_payload())}
+        session = (
+            dict(self._settings.session_payload())
+            if self._answer is None
+            else self._settings.answering_payload(self._answer)
         )
+        await self._send({"type": "session.update", "session": session})
+
+    async def _request_answer(self) -> None:
+        """Begin the answer from the committed audio (with a speculative answer only)."""
+        if self._answer is None or self._answer_id is not None:
+            return
+        # Known before sending: the answer can come before send() returns.
+        self._answer_id = self._new_event_id("response")
+        await self._send({"type": "response.create"}, event_id=self._answer_id)
+        self._answer.requested()
+
+    async def _cancel_answer(self) -> None:
+        """Stop the answer's response (its close; a connection that is gone is ignored)."""
+        if self._conn is None or self._failure is not None:
+            return
+        with contextlib.suppress(RealtimeError):
+            await self._send({"type": "response.cancel"})
 
     def _result(self) -> str:
         self._raise_failure()
@@ -413,9 +423,14 @@ class RealtimeTranscriber:
                 _LOGGER.debug("Transcription session ended: %s", close_description(error))
                 lost = closed_error(error, expired=self._expired)
             self._failure = self._failure or lost
+            if self._answer is not None:
+                self._answer.lost(error, expired=self._expired)
             self._changed.set()
 
     def _handle(self, event: RealtimeServerEvent) -> None:
+        if self._answer is not None and event.type.startswith("response."):
+            self._answer.feed(event)
+            return
         match event.type:
             case "session.updated" | "transcription_session.updated":
                 # (The beta name too: an answer is an answer.)
@@ -445,6 +460,12 @@ class RealtimeTranscriber:
                     f"Transcription failed ({code}): {message}", code=code
                 )
             case "error":
+                if self._answer is not None and self._answer_id is not None:
+                    if event.error.event_id == self._answer_id:
+                        self._answer.feed(event)  # the answer failed, not the transcript
+                        return
+                    if event.error.event_id is None:
+                        self._answer.feed(event)  # the session failed: both did
                 self._on_error(event.error.code, event.error.message, event.error.event_id)
 
     def _on_error(self, code: str | None, message: str, event_id: str | None) -> None:

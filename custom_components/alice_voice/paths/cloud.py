@@ -6,10 +6,17 @@ handshake. Home Assistant's tools can be offered as function calls; their
 results go back as ``function_call_output`` items followed by one
 ``response.create``. On the hybrid path the model gets one more tool,
 ``escalate_to_local``: calling it hands the turn to the local model.
+
+A voice turn may bring a fast answer that the STT's Realtime session began from
+the audio (:class:`~..backends.speculate.SpeculativeAnswer`). The fast step
+streams that answer instead of asking again when it was made with the very
+settings the step would send and the conversation has no earlier messages (the
+speculating session knew none); otherwise it is cancelled. If it fails before
+its first words, the step asks again on a warm session.
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -29,22 +36,24 @@ from ..backends.realtime_types import (
     RealtimeSessionConfig,
     RealtimeSessionExpired,
     RealtimeTextDelta,
+    RealtimeTimeoutError,
     RealtimeTool,
 )
 from ..claims import ClaimCheck
-from ..const import LOGGER, MAX_TOOL_ITERATIONS, Backend
+from ..const import LOGGER, MAX_TOOL_ITERATIONS, AgentMode, Backend, Source
 from ..coordinator import AliceVoiceCoordinator
 from ..errors import realtime_turn_error
 from ..guardrails import LIVE_CONTEXT_SUFFIX, Guardrails
 from ..llm_data import LLMDataProvider
 from ..metrics import ErrorCounter
-from ..models import Turn
+from ..models import AgentConfig, Turn
 from ..results import model_answer
-from . import Step
+from . import PathKind, Step
 from .cloud_context import CloudContext
 
 if TYPE_CHECKING:
     from ..backends.realtime import RealtimeBackend
+    from ..backends.speculate import SpeculativeAnswer
 
 ESCALATE_TOOL_NAME: Final = "escalate_to_local"
 ESCALATE_TOOL: Final = RealtimeTool(
@@ -145,6 +154,37 @@ async def _deltas(
         yield {"content": claims.release("".join(held), with_tool_calls=called)}
 
 
+async def _speculated(
+    answer: SpeculativeAnswer,
+    ask_again: Callable[[], AsyncIterator[RealtimeEvent]],
+    turn: Turn,
+    first_delta_timeout: float,
+) -> AsyncGenerator[RealtimeEvent]:
+    """The speculative answer's events; a fresh response if it fails before any text.
+
+    Over budget is over budget: a timeout is not asked again (the turn falls back).
+    """
+    yielded = False
+    turn.speculative = True
+    try:
+        async with contextlib.aclosing(
+            answer.stream(first_delta_timeout=first_delta_timeout)
+        ) as events:
+            async for event in events:
+                yielded = True
+                yield event
+    except RealtimeError as err:
+        if yielded or isinstance(err, RealtimeTimeoutError):
+            raise
+        LOGGER.debug("The speculative answer failed (%s); asking again", err.code)
+    else:
+        return
+    turn.speculative = False
+    async with contextlib.aclosing(ask_again()) as events:  # type: ignore[type-var]
+        async for event in events:
+            yield event
+
+
 async def async_run_realtime(
     backend: RealtimeBackend,
     turn: Turn,
@@ -152,21 +192,32 @@ async def async_run_realtime(
     *,
     config: RealtimeSessionConfig,
     first_delta_timeout: float,
+    speculation: SpeculativeAnswer | None = None,
 ) -> CloudResult:
     """Answer the turn on Realtime, running tool calls through the chat log.
 
-    Raises a RealtimeError on failure. Returns with ``escalated`` set if the
-    model called ``escalate_to_local``; nothing of that call enters the log
-    (closing the stream cancels the cloud's response).
+    ``speculation`` is an answer already begun for this turn with ``config``
+    (it makes no tool calls: it is offered none). Raises a RealtimeError on
+    failure. Returns with ``escalated`` set if the model called
+    ``escalate_to_local``; nothing of that call enters the log (closing the
+    stream cancels the cloud's response).
     """
     result = CloudResult()
     key = chat_log.conversation_id
-    events: AsyncIterator[RealtimeEvent] = backend.respond(
-        key,
-        turn.user_input.text,
-        config=config,
-        history=history_of(chat_log),
-        first_delta_timeout=first_delta_timeout,
+
+    def respond() -> AsyncIterator[RealtimeEvent]:
+        return backend.respond(
+            key,
+            turn.user_input.text,
+            config=config,
+            history=history_of(chat_log),
+            first_delta_timeout=first_delta_timeout,
+        )
+
+    events = (
+        respond()
+        if speculation is None
+        else _speculated(speculation, respond, turn, first_delta_timeout)
     )
     claims = ClaimCheck(turn, chat_log)
     for _ in range(MAX_TOOL_ITERATIONS):
@@ -217,23 +268,17 @@ class CloudPath:
                     for tool in api.tools
                     if not tool.name.endswith(LIVE_CONTEXT_SUFFIX)
                 ]
-        if step.escalate:
-            tools.append(ESCALATE_TOOL)
-        config = RealtimeSessionConfig(
-            instructions=await self.context.async_instructions(
-                prompt=agent.prompt,
-                language=agent.language,
-                escalate=step.escalate,
-                with_devices=step.tools,
-            ),
-            output_modality="text",
-            voice=agent.realtime_voice,
-            tools=tuple(tools),
-        )
+        config = await self.async_config(agent, step, tools)
+        speculation = self._speculation(turn, chat_log, config)
         turn.on_cloud = True
         try:
             result = await async_run_realtime(
-                backend, turn, chat_log, config=config, first_delta_timeout=step.budget
+                backend,
+                turn,
+                chat_log,
+                config=config,
+                first_delta_timeout=step.budget,
+                speculation=speculation,
             )
         except RealtimeError as err:
             if isinstance(err, RealtimeConnectionError | RealtimeSessionExpired):
@@ -253,3 +298,58 @@ class CloudPath:
             return None
         turn.text_started(result.first_text_at)
         return model_answer(turn, chat_log)
+
+    async def async_speculation_config(self, agent: AgentConfig) -> RealtimeSessionConfig | None:
+        """The settings of a fast answer the STT may begin from the audio, or None.
+
+        Only a ``hybrid`` agent with the option on speculates (``cloud_only``
+        answers with tools, ``local_only`` never asks the cloud), and only while
+        the cloud is up. The settings are exactly those of the fast cloud step.
+        """
+        coordinator = self.coordinator
+        if (
+            not agent.voice.speculate
+            or agent.mode is not AgentMode.HYBRID
+            or coordinator.openai is None
+            or coordinator.is_down(Backend.OPENAI)
+        ):
+            return None
+        return await self.async_config(
+            agent, Step(PathKind.CLOUD, Source.OPENAI_REALTIME, budget=agent.fast_budget)
+        )
+
+    async def async_config(
+        self, agent: AgentConfig, step: Step, tools: Sequence[RealtimeTool] = ()
+    ) -> RealtimeSessionConfig:
+        """The session settings of ``step`` for ``agent``, with ``tools`` offered."""
+        return RealtimeSessionConfig(
+            instructions=await self.context.async_instructions(
+                prompt=agent.prompt,
+                language=agent.language,
+                escalate=step.escalate,
+                with_devices=step.tools,
+            ),
+            output_modality="text",
+            voice=agent.realtime_voice,
+            tools=(*tools, ESCALATE_TOOL) if step.escalate else tuple(tools),
+        )
+
+    @staticmethod
+    def _speculation(
+        turn: Turn, chat_log: conversation.ChatLog, config: RealtimeSessionConfig
+    ) -> SpeculativeAnswer | None:
+        """The turn's speculative answer if it answers this step exactly; else cancel it."""
+        answer, turn.speculation = turn.speculation, None
+        if answer is None:
+            return None
+        earlier = history_of(chat_log)
+        if earlier and earlier[-1] == ContextMessage("user", turn.user_input.text):
+            earlier = earlier[:-1]
+        if answer.available and answer.fits(config) and not earlier:
+            return answer
+        LOGGER.debug(
+            "Not using the speculative answer (%s)",
+            "history" if earlier else "other settings" if answer.available else "gone",
+        )
+        answer.discard()
+        return None
