@@ -279,3 +279,24 @@ async def test_settings_changed_while_speaking_are_sent_before_the_answer(
     assert types.index("response.create") > types.index("session.update", 1)
     assert record.session["instructions"] == "Klockan är 10:01."
     assert record.session["audio"]["input"]["transcription"]["language"] == "sv"
+
+
+async def test_closing_the_stream_midway_cancels_the_answer(
+    server: RealtimeTestServer, client: AsyncOpenAI
+) -> None:
+    """Barge-in: the turn stops listening after the first words; the rest is never made."""
+    server.script_transcripts("Berätta en lång saga")
+    server.add_rule(
+        Reply(text="Det var en gång en liten räv som bodde i skogen.", delta_interval=0.5)
+    )
+    answer = new_answer()
+    assert await transcribe(client, answer) == "Berätta en lång saga"
+    stream = answer.stream(first_delta_timeout=5)
+    first = await anext(stream)
+    assert isinstance(first, RealtimeTextDelta)
+    await stream.aclose()
+    record = await closed(server)
+    assert "response.cancel" in record.client_event_types
+    assert record.server_event_types.count("response.output_text.delta") < 5  # of 11 words
+    done = [e for e in record.server_events if e["type"] == "response.done"]
+    assert [e["response"]["status"] for e in done] in ([], ["cancelled"])
