@@ -8,7 +8,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alice_voice.const import CONF_MODE
-from custom_components.alice_voice.guardrails import answer_to_confirmation
+from custom_components.alice_voice.guardrails import (
+    answer_to_confirmation,
+    needs_confirmation,
+    targets,
+)
 from simulators.ollama import OllamaTestServer, ScriptedReply
 from simulators.realtime import FunctionCall, RealtimeTestServer, Reply
 
@@ -158,3 +162,31 @@ async def test_sensitive_words_keep_a_cloud_only_turn_local(
 )
 def test_answer_to_confirmation(reply: str, expected: bool | None) -> None:
     assert answer_to_confirmation(reply) is expected
+
+
+@pytest.mark.parametrize(
+    ("intent_name", "args", "expected"),
+    [
+        ("HassTurnOn", {"name": "Garage Door"}, ["garage"]),
+        ("HassTurnOn", {"name": "Garage Door", "domain": "cover"}, ["garage"]),
+        ("HassTurnOn", {"name": "Garage Door", "domain": ["light", "cover"]}, ["garage"]),
+        ("HassTurnOn", {"name": "Garage Door", "domain": "light"}, []),
+        ("HassTurnOff", {"name": "Front Door"}, ["front_door"]),
+        ("HassTurnOff", {"name": "Front Door", "domain": ["switch"]}, []),
+        ("HassTurnOn", {"area": "Kök", "domain": "light"}, []),
+        ("HassLightSet", {"name": "Garage Door"}, []),
+    ],
+)
+async def test_what_needs_a_yes(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    intent_name: str,
+    args: dict[str, Any],
+    expected: list[str],
+) -> None:
+    """Only a lock or cover that is sensitive; a named other domain is never resolved as one."""
+    found = [state.entity_id for state in needs_confirmation(hass, intent_name, args)]
+    assert found == [demo_home[key] for key in expected]
+    if "domain" in args and not expected:
+        # The short cut answers what resolving the targets would have.
+        assert not [s for s in targets(hass, args) if s.domain in ("lock", "cover")]

@@ -102,18 +102,19 @@ def mentions_sensitive(hass: HomeAssistant, text: str) -> bool:
     return any(name and name in lowered for name in sensitive_names(hass))
 
 
-def _constraints(tool_args: Mapping[str, Any]) -> intent.MatchTargetsConstraints:
-    def listed(value: Any) -> list[str] | None:
-        if value is None:
-            return None
-        return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+def _listed(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
+
+def _constraints(tool_args: Mapping[str, Any]) -> intent.MatchTargetsConstraints:
     return intent.MatchTargetsConstraints(
         name=tool_args.get("name"),
         area_name=tool_args.get("area"),
         floor_name=tool_args.get("floor"),
-        domains=listed(tool_args.get("domain")),
-        device_classes=listed(tool_args.get("device_class")),
+        domains=_listed(tool_args.get("domain")),
+        device_classes=_listed(tool_args.get("device_class")),
         assistant="conversation",
         allow_duplicate_names=True,
     )
@@ -146,6 +147,10 @@ def needs_confirmation(
         return [s for s in targets(hass, tool_args) if is_sensitive(hass, s.entity_id, s)]
     domains = UNLOCKING_INTENTS.get(name)
     if domains is None:
+        return []
+    if (named := _listed(tool_args.get("domain"))) is not None and domains.isdisjoint(named):
+        # The targets are limited to the named domains ("tänd lampan": lights), so none
+        # of them can be a lock or a cover: no need to resolve them (the commonest turn).
         return []
     return [
         state
