@@ -14,7 +14,7 @@ from custom_components.alice_voice.const import (
     CONF_OPENAI_BASE_URL,
     PROBE_INTERVAL,
 )
-from simulators.realtime import RealtimeTestServer
+from simulators.realtime import ConnectionRecord, RealtimeTestServer
 
 AGENT_ID = "conversation.alice"
 OPENAI_KEY = "sk-alice-test-key"
@@ -83,3 +83,9 @@ async def async_wait_probe(hass: HomeAssistant, periods: int = 1) -> None:
         hass, dt_util.utcnow() + timedelta(seconds=periods * (PROBE_INTERVAL + 1))
     )
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def closed(server: RealtimeTestServer, index: int = 0) -> ConnectionRecord:
+    """Wait for the Realtime server's connection ``index`` to end and return its record."""
+    await server.wait_for(lambda: server.connections[index].closed)
+    return server.connections[index]

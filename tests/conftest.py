@@ -22,6 +22,7 @@ from homeassistant.helpers import (
     llm,
 )
 from homeassistant.setup import async_setup_component
+from openai import AsyncOpenAI
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -137,6 +138,21 @@ def agent_id(init_integration: MockConfigEntry, entity_registry: er.EntityRegist
     entity_id = entity_registry.async_get_entity_id("conversation", DOMAIN, subentry_id)
     assert entity_id == AGENT_ID
     return entity_id
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
+    """The Realtime server alone, without artificial latency (the HA-free client tests)."""
+    async with RealtimeTestServer.instant() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
+    """An SDK client for ``server``."""
+    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+    yield sdk
+    await sdk.close()
 
 
 @pytest.fixture

@@ -62,21 +62,6 @@ class BackendFactory(Protocol):
 
 
 @pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """A running Realtime server without artificial latency."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client for the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
-
-
-@pytest.fixture
 async def make_backend(client: AsyncOpenAI) -> AsyncIterator[BackendFactory]:
     """Build backends (closed after the test)."""
     backends: list[RealtimeBackend] = []

@@ -30,28 +30,15 @@ from custom_components.alice_voice.backends.transcribe import (
     TranscriptionError,
     TranscriptionSettings,
 )
-from simulators.realtime import ConnectionRecord, RealtimeTestServer, Reply
+from simulators.realtime import RealtimeTestServer, Reply
 from simulators.realtime_audio import silence, tone
+
+from .common import closed
 
 MODEL = "gpt-realtime"
 CONFIG = RealtimeSessionConfig(instructions="Du är Alice. Svara kort.", voice="marin")
 SETTINGS = TranscriptionSettings(model="gpt-4o-mini-transcribe", language="sv")
 SPEECH = tone(600, amplitude=4000) + silence(200)  # 800 ms at 24 kHz
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """A running Realtime server without artificial latency."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client for the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
 
 
 def new_answer(config: RealtimeSessionConfig = CONFIG) -> SpeculativeAnswer:
@@ -70,12 +57,6 @@ async def collect(events: AsyncIterator[RealtimeEvent]) -> list[RealtimeEvent]:
     """Every event of a stream."""
     async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
         return [event async for event in stream]
-
-
-async def closed(server: RealtimeTestServer, index: int = 0) -> ConnectionRecord:
-    """Wait for connection ``index`` to end and return its record."""
-    await server.wait_for(lambda: server.connections[index].closed)
-    return server.connections[index]
 
 
 async def test_one_session_transcribes_and_answers(

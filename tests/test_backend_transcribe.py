@@ -22,8 +22,10 @@ from custom_components.alice_voice.backends.transcribe import (
     TranscriptionError,
     TranscriptionSettings,
 )
-from simulators.realtime import ConnectionRecord, DropMode, RealtimeTestServer, Transcript
+from simulators.realtime import DropMode, RealtimeTestServer, Transcript
 from simulators.realtime_audio import silence, tone
+
+from .common import closed
 
 MANUAL = TranscriptionSettings()
 VAD = TranscriptionSettings(server_vad=True, silence_duration_ms=300)
@@ -31,21 +33,6 @@ BYTES_PER_MS = 48
 SPEECH = tone(600, amplitude=4000) + silence(200)
 
 type TranscriberFactory = Callable[..., RealtimeTranscriber]
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """A running Realtime server without artificial latency."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client for the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
 
 
 @pytest.fixture
@@ -77,12 +64,6 @@ async def until(predicate: Callable[[], bool]) -> None:
     async with asyncio.timeout(5):
         while not predicate():  # noqa: ASYNC110 - a flag the transcriber's reader sets
             await asyncio.sleep(0.005)
-
-
-async def closed(server: RealtimeTestServer, index: int = 0) -> ConnectionRecord:
-    """Wait for connection ``index`` to end and return its record."""
-    await server.wait_for(lambda: server.connections[index].closed)
-    return server.connections[index]
 
 
 async def test_committed_utterance_returns_scripted_transcript(
