@@ -108,6 +108,34 @@ async def test_a_turn_shows_everywhere(
     assert state(hass, "sensor.errors").state == "1"
 
 
+async def test_a_device_command_is_never_shown_busy(
+    hass: HomeAssistant, demo_home: dict[str, str], init_integration: MockConfigEntry
+) -> None:
+    """A command HA's intents carry out takes a millisecond: only the finished turn shows."""
+    changes: list[str] = []
+    status = eid(hass, "sensor.voice_status")
+
+    def follow(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == status and (new := event.data["new_state"]) is not None:
+            changes.append(new.state)
+
+    hass.bus.async_listen("state_changed", follow)
+    await converse(hass, "tänd lampan i köket")
+    await hass.async_block_till_done()
+
+    light = hass.states.get(demo_home["kitchen_light"])
+    assert light is not None
+    assert light.state == "on"
+    assert changes == []  # never shown processing, and idle again it already was
+    route = state(hass, "sensor.last_route")
+    assert (route.state, route.attributes["reason"]) == ("fast", "ha_intent_match")
+
+    # A turn that is routed is shown busy as before.
+    await converse(hass, "vad kan du göra")
+    await hass.async_block_till_done()
+    assert "processing" in changes
+
+
 async def test_nothing_changes_when_nothing_changed(
     hass: HomeAssistant, ollama_server: OllamaTestServer, init_integration: MockConfigEntry
 ) -> None:

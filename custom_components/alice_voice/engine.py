@@ -116,8 +116,6 @@ class AliceVoiceEngine:
             key=key,
             conversation_id=chat_log.conversation_id,
         )
-        turn.on_first_text = partial(self.status.responding, agent.subentry_id)
-        self.status.turn_started(agent.subentry_id)
         if user_input.satellite_id:
             self.status.satellite_seen(user_input.satellite_id, agent.subentry_id)
         result: conversation.ConversationResult | None = None
@@ -173,6 +171,10 @@ class AliceVoiceEngine:
             turn.pending = None  # a sensitive match is asked about on the routed path
             turn.source = Source.LOCAL_FALLBACK
 
+        # Only now is the turn shown as busy: a command HA's intents carried out is done
+        # in a millisecond, and its only status change is the finished turn.
+        turn.on_first_text = partial(self.status.responding, turn.agent.subentry_id)
+        self.status.turn_started(turn.agent.subentry_id)
         routed = time.monotonic()
         turn.decision = decision = self._router(turn.agent).route(
             text,
