@@ -266,6 +266,33 @@ async def test_local_only_agent_is_never_cloud_connected(
     assert state(hass, "binary_sensor.cloud_connected").state == "off"
 
 
+async def test_all_local_agents_never_load_the_cloud(
+    hass: HomeAssistant,
+    ollama_server: OllamaTestServer,
+    realtime_server: RealtimeTestServer,
+    mock_config_entry: MockConfigEntry,
+    setup_ha: None,
+) -> None:
+    """With a key but only local-only agents, no OpenAI client is built; it is at hybrid."""
+    with_openai(hass, mock_config_entry, realtime_server)
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "local_only"})
+    await async_setup(hass, mock_config_entry)
+    assert mock_config_entry.runtime_data.coordinator.openai is None
+    # The agent's cloud sensor stays (off), so the privacy switch does not orphan it.
+    assert state(hass, "binary_sensor.cloud_connected").state == "off"
+    registry = er.async_get(hass)
+    assert not [e for e in registry.entities.values() if e.domain in ("stt", "tts")]
+    assert not realtime_server.connections
+
+    set_agent(hass, mock_config_entry, **{CONF_MODE: "hybrid"})
+    await hass.async_block_till_done()
+    reloaded = mock_config_entry.runtime_data.coordinator  # the reload's new one
+    assert reloaded.openai is not None
+    await converse(hass, "hej")
+    assert len(realtime_server.connections) == 1
+    assert state(hass, "binary_sensor.cloud_connected").state == "on"
+
+
 async def test_a_satellite_gets_its_own_status(
     hass: HomeAssistant, ollama_server: OllamaTestServer, init_integration: MockConfigEntry
 ) -> None:

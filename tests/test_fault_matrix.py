@@ -427,10 +427,12 @@ async def test_fault(
     cid = (await converse(hass, GREETING)).conversation_id
     await converse(hass, THINK, cid)
     # The health probe checks a failed cloud over OpenAI's REST API (models.list): open
-    # that client's keep-alive connection too, as the first probe would.
+    # that client's keep-alive connection too, as the first probe would. (A local-only
+    # agent's entry has no OpenAI client at all.)
     openai = mock_config_entry.runtime_data.coordinator.openai
-    assert openai is not None
-    await openai.models.list()
+    assert (openai is None) == (mode == "local_only")
+    if openai is not None:
+        await openai.models.list()
     await hass.async_block_till_done(wait_background_tasks=True)
     for key in used_sensors(mode):
         assert sensor(hass, key, "binary_sensor") == "on", key

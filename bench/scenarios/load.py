@@ -175,6 +175,13 @@ async def run(ctx: Context) -> ScenarioResult:
         trimmer.cancel()
         await rss.stop()
         await home.hass.async_block_till_done()
+        # The load's agent is local only, so Alice never loaded OpenAI's SDK: what an
+        # agent that may use the cloud adds (its entry builds the client at setup).
+        gc.collect()
+        before_cloud_kib = proc_status_kib("VmRSS") or 0
+        await home.add_alice(mode="hybrid", local_model=MODEL)
+        gc.collect()
+        cloud_kib = (proc_status_kib("VmRSS") or 0) - before_cloud_kib
 
     turns = sum(len(v) for v in loaded.times.values())
     result.add(
@@ -210,6 +217,12 @@ async def run(ctx: Context) -> ScenarioResult:
         note="from before Alice's setup (imports included)",
     )
     result.add("RSS increase after setup, idle", (after_setup_kib - baseline_kib) / 1024, unit="MB")
+    result.add(
+        "RSS added by a second entry whose agent may use the cloud",
+        cloud_kib / 1024,
+        unit="MB",
+        note="hybrid: OpenAI's SDK, which a local-only entry never loads",
+    )
     result.add("event-loop lag p99", ms(percentile(lag.samples, 99)), target=20, compare="<")
     result.add("event-loop lag max", ms(max(lag.samples, default=0.0)))
     result.add("event-loop lag p99, single user", ms(percentile(single_lag.samples, 99)))

@@ -50,6 +50,8 @@ QUESTIONS: Final = (
     ),
 )
 LIVE_CONTEXT: Final = "Live Context: An overview of the areas and the devices"
+#: The comparison agent's settings: the usual temperature of a chat model, and no cap.
+PLAIN_SETTINGS: Final = {"temperature": 1.0, "max_tokens": 0}
 IDLE_SECONDS: Final = 31.0  # longer than Alice's 30 s probe interval
 THINKING: Final = "The user asks about the home. I should look at the live context first."
 THINKING_AFTER: Final = "I have the states now and can answer briefly."
@@ -229,6 +231,7 @@ async def run(ctx: Context) -> ScenarioResult:
     warm_reps = 2 if ctx.quick else 3
     cold_reps = 1 if ctx.quick else 2
     details: dict[str, Any] = {}
+    settings: dict[str, list[ThinkTurn]] = {"alice": [], "plain": []}  # real servers only
     backends = ctx.backends
     real = backends.ollama_url is not None
     model = backends.model if real else MODEL
@@ -282,9 +285,26 @@ async def run(ctx: Context) -> ScenarioResult:
                 await home.let_time_pass(IDLE_SECONDS)
                 idle["alice"].append(await _turn(home, alice, question))
         idle["core"] = cold["core"]
+        if real:
+            # The design's settings for spoken answers (temperature 0.3, a cap on the
+            # answer) against the model's own: a scripted simulator ignores both.
+            plain = await home.add_alice(
+                mode="local_only",
+                local_model=model,
+                think_level="low" if thinks else "off",
+                **PLAIN_SETTINGS,
+            )
+            await _turn(home, plain, questions[0][0])  # its first turn is not measured
+            for rep in range(warm_reps):
+                for position, (question, _) in enumerate(questions):
+                    order = ["alice", "plain"] if (rep + position) % 2 == 0 else ["plain", "alice"]
+                    for name in order:
+                        agent_id = alice if name == "alice" else plain
+                        settings[name].append(await _turn(home, agent_id, question))
 
     if real:
         _real_notes(result, model)
+        _add_settings_rows(result, settings)
     _add_rows(result, "warm", warm, 0.30, real=real)
     _add_rows(result, "cold, just dropped", cold, 0.5, real=real)
     _add_rows(result, f"cold, dropped {IDLE_SECONDS:.0f} s before", idle, 0.5, real=real)
@@ -309,6 +329,40 @@ async def run(ctx: Context) -> ScenarioResult:
         }
     result.details = details
     return result
+
+
+def _add_settings_rows(result: ScenarioResult, runs: dict[str, list[ThinkTurn]]) -> None:
+    """Warm turns with the design's model settings against the model's own (real server)."""
+    peer = "temperature 1.0, no cap"
+    for label, attr in (
+        ("first TTS-ready sentence", "first_answer_sentence"),
+        ("total", "total"),
+    ):
+        values = {
+            name: [getattr(t.timing, attr) or t.timing.total for t in turns]
+            for name, turns in runs.items()
+        }
+        result.add(
+            f"design settings: {label} p50",
+            ms(percentile(values["alice"], 50)),
+            peer=ms(percentile(values["plain"], 50)),
+            peer_name=peer,
+            target_on="ratio",
+            note="temperature 0.3, at most 2048 tokens (the agent's defaults)",
+        )
+    generated = {
+        name: sum(t.generated_tokens for t in turns) / max(1, len(turns))
+        for name, turns in runs.items()
+    }
+    result.add(
+        "design settings: tokens generated per turn (mean)",
+        generated["alice"],
+        unit="tok",
+        peer=generated["plain"],
+        peer_name=peer,
+        target_on="ratio",
+        note="eval_count",
+    )
 
 
 def _real_notes(result: ScenarioResult, model: str) -> None:

@@ -31,7 +31,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     for subentry in agent_subentries(entry):
         entities: list[BinarySensorEntity] = [LocalModelReady(coordinator, entry, subentry)]
-        if coordinator.openai is not None:
+        if coordinator.cloud_configured:
             entities.append(CloudConnected(coordinator, entry, subentry))
         async_add_entities(entities, config_subentry_id=subentry.subentry_id)
 

@@ -4,6 +4,8 @@ It is the entry's single source of truth about its backends:
 
 * **Clients** - it builds them (through :mod:`.clients`), holds the Realtime
   session pools (one per Realtime model) and closes everything on unload.
+  OpenAI's is built only when an agent may use the cloud: an entry whose
+  agents are all ``local_only`` never loads the SDK, even with a key.
 * **Setup check** - the first refresh asks Ollama for its models; a rejected
   key starts re-authentication, an unreachable or unwell server retries later,
   anything that is not Ollama is a configuration error.
@@ -46,6 +48,7 @@ from .clients import (
     build_ollama,
 )
 from .const import (
+    CONF_OPENAI_API_KEY,
     CONNECT_TIMEOUT,
     DOMAIN,
     FAILURES_BEFORE_DOWN,
@@ -145,6 +148,14 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
             and (agent := AgentConfig.from_subentry(subentry)).mode is not AgentMode.CLOUD_ONLY
         ]
         self._keep_warm = [agent for agent in self._local_agents if agent.think.keep_alive < 0]
+        # With an OpenAI key, the cloud is configured; the SDK (about 30 MB) is loaded only
+        # when an agent may use it: an entry whose agents are all local only never does.
+        self.cloud_configured = bool(entry.data.get(CONF_OPENAI_API_KEY))
+        self._cloud_agents = any(
+            AgentConfig.from_subentry(subentry).mode is not AgentMode.LOCAL_ONLY
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_CONVERSATION
+        )
         self._models_checked = False
         self._missing_models: set[str] = set()
         self._warm_until: dict[str, float] = {}
@@ -160,8 +171,9 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
 
     @override
     async def _async_setup(self) -> None:
-        """Build OpenAI's client (with a key) and check that Ollama answers."""
-        self.openai = await async_build_openai(self.hass, self.config_entry.data)
+        """Build OpenAI's client (with a key and an agent that may use it); check Ollama."""
+        if self._cloud_agents:
+            self.openai = await async_build_openai(self.hass, self.config_entry.data)
         try:
             await async_check_ollama(self.ollama)
         except ConnectionCheckError as err:
