@@ -118,7 +118,8 @@ def _pick(rng: random.Random) -> tuple[str, str]:
 async def run(ctx: Context) -> ScenarioResult:
     """Single-user baseline, then WORKERS concurrent conversations for the load period."""
     result = ScenarioResult("load", "6 Load")
-    single_fast, single_think = (15, 5) if ctx.quick else (30, 10)
+    # Enough single-user fast turns for a steady p95 (they take milliseconds each).
+    single_fast, single_think = (30, 5) if ctx.quick else (150, 10)
     rng = random.Random(ctx.seed)
     async with BenchHome() as home:
         server = home.ollama

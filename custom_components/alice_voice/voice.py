@@ -65,6 +65,8 @@ class VoiceHub:
 
     def take(self, text: str) -> Heard | None:
         """What the utterance transcribed as ``text`` left (once), or None."""
+        if not self._pending:  # a typed turn, or no satellite: nothing to look up
+            return None
         now = time.monotonic()
         while self._pending and now - self._pending[0].at > FEATURES_TTL:
             self._pending.popleft().drop()
