@@ -25,7 +25,7 @@ COMMANDS: Final = (
 async def run(ctx: Context) -> ScenarioResult:
     """The same commands through both agents, interleaved; total turn time."""
     result = ScenarioResult("fast_local", "2 Fast local")
-    rounds = 5 if ctx.quick else 20
+    rounds = 5 if ctx.quick else 50  # 500 turns each: a steady p95
     async with BenchHome() as home:
         alice = await home.add_alice(mode="hybrid")
         agents = {"alice": alice, "default": DEFAULT_AGENT}

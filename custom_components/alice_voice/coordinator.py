@@ -140,22 +140,18 @@ class AliceVoiceCoordinator(DataUpdateCoordinator[BackendsHealth]):
         self.ollama = build_ollama(entry.data)
         self.openai: openai.AsyncOpenAI | None = None
         self._realtime: dict[str, RealtimeBackend] = {}
-        # Agents that use a local model (its repair issue), and those that keep it loaded.
-        self._local_agents = [
-            agent
+        agents = [
+            AgentConfig.from_subentry(subentry)
             for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_CONVERSATION
-            and (agent := AgentConfig.from_subentry(subentry)).mode is not AgentMode.CLOUD_ONLY
         ]
+        # Agents that use a local model (its repair issue), and those that keep it loaded.
+        self._local_agents = [agent for agent in agents if agent.mode is not AgentMode.CLOUD_ONLY]
         self._keep_warm = [agent for agent in self._local_agents if agent.think.keep_alive < 0]
-        # With an OpenAI key, the cloud is configured; the SDK (about 30 MB) is loaded only
-        # when an agent may use it: an entry whose agents are all local only never does.
+        # With an OpenAI key the cloud is configured, but its SDK (about 46 MB with what it
+        # imports) is loaded only when an agent may use it: never for all-local agents.
         self.cloud_configured = bool(entry.data.get(CONF_OPENAI_API_KEY))
-        self._cloud_agents = any(
-            AgentConfig.from_subentry(subentry).mode is not AgentMode.LOCAL_ONLY
-            for subentry in entry.subentries.values()
-            if subentry.subentry_type == SUBENTRY_CONVERSATION
-        )
+        self._cloud_agents = any(agent.mode is not AgentMode.LOCAL_ONLY for agent in agents)
         self._models_checked = False
         self._missing_models: set[str] = set()
         self._warm_until: dict[str, float] = {}
