@@ -13,11 +13,11 @@ library does, and a plain one that does not. For every turn the bench takes, wit
   finished (the agent's ``turns`` count reached it), before the frame is parsed.
 
 Turn n is the n-th ``alice_voice_response`` and the n-th increment of ``turns``:
-Alice updates the status and fires the event one after the other, with nothing
-awaited in between, so the pairing holds under load too. Alice updates the status
-(and the subscription queues the picture) just before she fires the event, so
-"event -> picture" leaves out building the picture; "status change -> picture"
-includes it. A single user (device commands and think questions, one after the
+Alice fires the event as she returns the answer and updates the status (the
+subscription builds and queues the picture) in the next loop iteration, turn after
+turn in the same order, so the pairing holds under load too. "event -> picture"
+includes that iteration and building the picture; "status change -> picture"
+starts after the iteration. A single user (device commands and think questions, one after the
 other) and ten concurrent conversations (the load scenario's mix) are measured.
 """
 
@@ -294,8 +294,8 @@ async def run(ctx: Context) -> ScenarioResult:
             alone,
             (
                 f"{single_turns} turns ({fast_turns} device, {think_turns} think); "
-                "alice_voice_response listener -> frame at the card's client; the picture "
-                "is queued just before the event fires, so in one process this is ≥ 0"
+                "alice_voice_response listener -> frame at the card's client; the status "
+                "and its picture follow the event in the next loop iteration"
             ),
         ),
         ("under load", busy, f"{WORKERS} conversations, {load_wall:.0f} s, {load_turns} turns"),
@@ -311,7 +311,7 @@ async def run(ctx: Context) -> ScenarioResult:
         result.add(
             f"status change → picture p99, {label}",
             ms(percentile(phase.signal, 99)),
-            note="building the picture included (it comes before the event)"
+            note="from the HUD's signal: building the picture included"
             if label == "single user"
             else "",
         )
