@@ -22,7 +22,6 @@ from homeassistant.helpers import (
     llm,
 )
 from homeassistant.setup import async_setup_component
-from openai import AsyncOpenAI
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -37,6 +36,7 @@ from custom_components.alice_voice.const import (
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
+from simulators import fixtures as realtime_fixtures
 from simulators.ollama import OllamaTestServer
 from simulators.realtime import RealtimeTestServer
 from simulators.satellite import SatelliteTestServer
@@ -140,19 +140,9 @@ def agent_id(init_integration: MockConfigEntry, entity_registry: er.EntityRegist
     return entity_id
 
 
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """The Realtime server alone, without artificial latency (the HA-free client tests)."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client for ``server``."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
+# The HA-free Realtime client tests' ``server`` and ``client`` (shared with simulators/tests).
+server = realtime_fixtures.server
+client = realtime_fixtures.client
 
 
 @pytest.fixture

@@ -33,6 +33,18 @@ def state(hass: HomeAssistant, key: str) -> Any:
     return current
 
 
+def states_of(hass: HomeAssistant, entity_id: str) -> list[str]:
+    """The states ``entity_id`` takes from now on, in order (a list that fills up)."""
+    changes: list[str] = []
+
+    def follow(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == entity_id and (new := event.data["new_state"]) is not None:
+            changes.append(new.state)
+
+    hass.bus.async_listen("state_changed", follow)
+    return changes
+
+
 async def test_entities_of_an_agent(
     hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
@@ -73,14 +85,7 @@ async def test_a_turn_shows_everywhere(
     hass: HomeAssistant, ollama_server: OllamaTestServer, init_integration: MockConfigEntry
 ) -> None:
     """A think turn: thinking, speaking, idle; then its route, intent, source and latency."""
-    changes: list[str] = []
-    status = eid(hass, "sensor.voice_status")
-
-    def follow(event: Event[EventStateChangedData]) -> None:
-        if event.data["entity_id"] == status and (new := event.data["new_state"]) is not None:
-            changes.append(new.state)
-
-    hass.bus.async_listen("state_changed", follow)
+    changes = states_of(hass, eid(hass, "sensor.voice_status"))
     ollama_server.reply_always(ScriptedReply(content=["Imorgon ", "är ", "det ", "fritt."]))
 
     await converse(hass, THINK)
@@ -112,14 +117,7 @@ async def test_a_device_command_is_never_shown_busy(
     hass: HomeAssistant, demo_home: dict[str, str], init_integration: MockConfigEntry
 ) -> None:
     """A command HA's intents carry out takes a millisecond: only the finished turn shows."""
-    changes: list[str] = []
-    status = eid(hass, "sensor.voice_status")
-
-    def follow(event: Event[EventStateChangedData]) -> None:
-        if event.data["entity_id"] == status and (new := event.data["new_state"]) is not None:
-            changes.append(new.state)
-
-    hass.bus.async_listen("state_changed", follow)
+    changes = states_of(hass, eid(hass, "sensor.voice_status"))
     await converse(hass, "tänd lampan i köket")
     await hass.async_block_till_done()
 

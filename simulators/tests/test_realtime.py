@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 import json
 import re
 from typing import Any, cast
@@ -41,21 +40,6 @@ USER_HELLO: ConversationItemParam = {
     "role": "user",
     "content": [{"type": "input_text", "text": "Hej Alice"}],
 }
-
-
-@pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """A running server without artificial latency."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client pointed at the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
 
 
 def dump(event: Any) -> dict[str, Any]:

@@ -34,21 +34,6 @@ SPEECH = tone(500, amplitude=4000) + silence(100)
 
 
 @pytest.fixture
-async def server(socket_enabled: None) -> AsyncIterator[RealtimeTestServer]:
-    """A running server without artificial latency."""
-    async with RealtimeTestServer.instant() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(server: RealtimeTestServer) -> AsyncIterator[AsyncOpenAI]:
-    """An SDK client pointed at the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
-
-
-@pytest.fixture
 async def conn(client: AsyncOpenAI) -> AsyncIterator[AsyncRealtimeConnection]:
     """A transcription session without turn detection."""
     async with client.realtime.connect(extra_query=TRANSCRIBE) as connection:
