@@ -1,5 +1,6 @@
 """Helpers the tests share: talking to Alice, and changing her before setup."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -33,10 +34,16 @@ async def converse(
     language: str = "sv",
     agent_id: str = AGENT_ID,
 ) -> conversation.ConversationResult:
-    """Talk to the agent as the Assist pipeline does."""
-    return await conversation.async_converse(
+    """Talk to the agent as the Assist pipeline does, and let the turn's report out.
+
+    Alice fires her events and updates her status in the loop iteration after
+    the answer is returned (see ``test_events_follow_the_answer``).
+    """
+    result = await conversation.async_converse(
         hass, text, conversation_id, Context(), language=language, agent_id=agent_id
     )
+    await asyncio.sleep(0)
+    return result
 
 
 def speech(result: conversation.ConversationResult) -> str:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from homeassistant.const import STATE_UNKNOWN
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -147,6 +147,44 @@ async def test_nothing_changes_when_nothing_changed(
     assert eid(hass, "sensor.last_route") not in entities
     assert eid(hass, "sensor.last_intent") not in entities
     assert eid(hass, "sensor.voice_status") in entities  # it went thinking and back
+
+
+async def test_only_the_figures_that_moved_are_written(
+    hass: HomeAssistant, demo_home: dict[str, str], init_integration: MockConfigEntry
+) -> None:
+    """A second identical command rewrites its latencies, not the sensors it left alone.
+
+    Home Assistant reports a write of an unchanged state (``state_reported``): Alice
+    does not make one, so a turn costs the loop only the sensors that moved.
+    """
+    await converse(hass, "tänd lampan i köket")
+    await hass.async_block_till_done()
+    written = async_capture_events(hass, "state_changed")
+    rewritten: list[str] = []
+    hass.bus.async_listen(
+        "state_reported",
+        lambda event: rewritten.append(event.data["entity_id"]),
+        event_filter=callback(lambda data: True),
+    )
+    await converse(hass, "tänd lampan i köket")
+    await hass.async_block_till_done()
+
+    ours = {
+        eid(hass, key)
+        for key in (
+            "sensor.last_route",
+            "sensor.last_intent",
+            "sensor.last_source",
+            "sensor.voice_status",
+            "sensor.errors",
+            "sensor.fast_share",
+        )
+    }
+    assert set(rewritten) & ours == set()
+    assert {event.data["entity_id"] for event in written} & ours == set()
+    # The turn's latencies are new figures, and they are written.
+    assert eid(hass, "sensor.end_to_end_latency") in {e.data["entity_id"] for e in written}
+    assert state(hass, "sensor.end_to_end_latency").attributes["turns"] == 2
 
 
 async def test_mode_select_and_privacy_switch_are_one_setting(

@@ -1,9 +1,11 @@
 """Alice's bus events, and how the logbook describes them."""
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.components import conversation
+from homeassistant.core import Context, Event, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -60,6 +62,52 @@ async def test_events_without_and_with_transcripts(
     assert intents[-1].data["text"] == THINK
     assert responses[-1].data["text"] == THINK
     assert responses[-1].data["response"] == f"Du sa: {THINK}"
+
+
+async def test_events_follow_the_answer(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A turn's answer is returned first; its events follow in the next loop iteration.
+
+    A routed turn fires its intent event as soon as it is routed (the HUD shows it
+    while the model thinks). A device command Home Assistant's intents carried out
+    before routing fires both after the answer, the intent first. Their latencies
+    are the turn's, not the later moment they were fired at.
+    """
+    await async_setup(hass, mock_config_entry)
+    fired: list[tuple[str, dict[str, Any]]] = []
+
+    def record(event: Event[Any]) -> None:
+        fired.append((str(event.event_type), dict(event.data)))
+
+    hass.bus.async_listen(EVENT_INTENT, record)
+    hass.bus.async_listen(EVENT_RESPONSE, record)
+
+    async def turn(text: str) -> conversation.ConversationResult:
+        return await conversation.async_converse(
+            hass, text, None, Context(), language="sv", agent_id="conversation.alice"
+        )
+
+    await turn("tänd lampan i köket")
+    assert hass.states.get(demo_home["kitchen_light"]).state == "on"  # type: ignore[union-attr]
+    assert fired == []  # the answer is out; nothing has been fired yet
+    await asyncio.sleep(0)
+    assert [event_type for event_type, _ in fired] == [EVENT_INTENT, EVENT_RESPONSE]
+    assert fired[0][1]["reason"] == "ha_intent_match"
+    assert fired[1][1]["source"] == "ha_local_intents"
+
+    fired.clear()
+    await turn(THINK)
+    assert [event_type for event_type, _ in fired] == [EVENT_INTENT]  # fired when routed
+    await asyncio.sleep(0)
+    assert [event_type for event_type, _ in fired] == [EVENT_INTENT, EVENT_RESPONSE]
+    answered = fired[1][1]["latency_ms"]
+    # The total is taken when the answer is returned, so it cannot be less than the
+    # first text; and the scripted model's answer took some time to stream.
+    assert answered["total"] >= answered["first_text"] > 0
 
 
 async def test_failed_turn_event(

@@ -13,11 +13,11 @@ library does, and a plain one that does not. For every turn the bench takes, wit
   finished (the agent's ``turns`` count reached it), before the frame is parsed.
 
 Turn n is the n-th ``alice_voice_response`` and the n-th increment of ``turns``:
-Alice fires the event as she returns the answer and updates the status (the
-subscription builds and queues the picture) in the next loop iteration, turn after
-turn in the same order, so the pairing holds under load too. "event -> picture"
-includes that iteration and building the picture; "status change -> picture"
-starts after the iteration. A single user (device commands and think questions, one after the
+Alice returns the answer, then in the next loop iteration fires the event and at
+once updates the status (the subscription builds and queues the picture), turn
+after turn in the same order, so the pairing holds under load too. "event ->
+picture" includes building the picture; "status change -> picture" starts from
+the HUD's signal, just before it is built. A single user (device commands and think questions, one after the
 other) and ten concurrent conversations (the load scenario's mix) are measured.
 """
 
@@ -294,8 +294,8 @@ async def run(ctx: Context) -> ScenarioResult:
             alone,
             (
                 f"{single_turns} turns ({fast_turns} device, {think_turns} think); "
-                "alice_voice_response listener -> frame at the card's client; the status "
-                "and its picture follow the event in the next loop iteration"
+                "alice_voice_response listener -> frame at the card's client; the event "
+                "and the status change follow the answer together, the event first"
             ),
         ),
         ("under load", busy, f"{WORKERS} conversations, {load_wall:.0f} s, {load_turns} turns"),

@@ -41,7 +41,7 @@ from homeassistant.core import HomeAssistant
 from .const import LOGGER, MAX_INPUT_CHARS, AgentMode, Backend, Source
 from .coordinator import AliceVoiceCoordinator
 from .errors import AliceVoiceTurnError, PromptError
-from .events import fire_intent, fire_response
+from .events import fire_intent
 from .guardrails import Guardrails
 from .helpers import async_localized_message, with_home_time
 from .inflight import InFlightTurns
@@ -165,8 +165,8 @@ class AliceVoiceEngine:
             # Device commands Home Assistant recognises need no routing (see ha_intents).
             turn.source = Source.HA_LOCAL_INTENTS
             if result := await self.ha_intents.async_device_first(turn, chat_log):
+                # Its alice_voice_intent goes out with the response, after the answer.
                 state.previous_intent = Intent.DEVICE_CONTROL
-                fire_intent(self.hass, turn)
                 return result
             turn.pending = None  # a sensitive match is asked about on the routed path
             turn.source = Source.LOCAL_FALLBACK
@@ -192,6 +192,7 @@ class AliceVoiceEngine:
             turn.speculation.discard()  # not a fast cloud answer: stop it now
             turn.speculation = None
         fire_intent(self.hass, turn)
+        turn.intent_fired = True
         if self._may_think(turn):
             self.coordinator.async_prewarm(turn.agent)
 
@@ -316,7 +317,8 @@ class AliceVoiceEngine:
     # --- finishing -------------------------------------------------------------------
 
     def _finish(self, turn: Turn, result: conversation.ConversationResult | None) -> None:
-        """Label the response with its source, update the status and fire the event."""
+        """Label the response with its source; report the turn once it is returned."""
+        turn.finished = time.monotonic()
         decision = turn.decision
         if result is not None:
             plain = result.response.speech.setdefault("plain", {"speech": ""})
@@ -325,10 +327,9 @@ class AliceVoiceEngine:
                 "path": decision.path if decision else None,
                 "intent": decision.intent if decision else None,
             }
-        fire_response(self.hass, turn, result)
-        # The status and the metrics follow in the next loop iteration, after the
-        # answer is returned: the turn does not wait for the HUD.
-        self.hass.loop.call_soon(report_turn, self.status, self.metrics, turn, result)
+        # The events, the status and the metrics follow in the next loop iteration,
+        # after the answer is returned: the turn waits for neither automations nor the HUD.
+        self.hass.loop.call_soon(report_turn, self.hass, self.status, self.metrics, turn, result)
 
 
 class _Once:

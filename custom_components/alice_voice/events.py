@@ -5,8 +5,11 @@ Neither carries what was said unless the agent's "put the words in events"
 option is on, and neither ever carries a key.
 
 ``alice_voice_intent`` is fired once a turn is routed; ``alice_voice_tool_result``
-each time a model's tool call has run; ``alice_voice_response`` once the turn is
-answered (or failed). Latencies are in milliseconds.
+each time a model's tool call has run; ``alice_voice_response`` in the loop
+iteration after the turn's answer (or failure) is returned, so the answer never
+waits for automations. A device command Home Assistant's intents carried out
+before routing fires its ``alice_voice_intent`` then too, just before the
+response. Latencies are in milliseconds, up to the answer's return.
 """
 
 import json
@@ -133,7 +136,7 @@ def fire_response(
             "first_text": round(turn.elapsed_ms(turn.first_text_at), 1)
             if turn.first_text_at is not None
             else None,
-            "total": round(turn.elapsed_ms(), 1),
+            "total": round(turn.total_ms, 1),
         },
     }
     if turn.agent.event_transcripts:

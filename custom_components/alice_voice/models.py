@@ -175,6 +175,7 @@ class Turn:
     key: str  # the satellite, device or conversation whose state the turn shares
     conversation_id: str | None = None  # the chat log's (new on a first turn)
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when the answer was returned
     decision: RouteDecision | None = None
     source: Source = Source.LOCAL_FALLBACK
     on_cloud: bool = False  # a cloud model is asking for tool calls right now
@@ -182,6 +183,7 @@ class Turn:
     escalated: bool = False  # the cloud handed the turn to the local model
     fallback_from: Backend | None = None
     route_ms: float | None = None
+    intent_fired: bool = False  # alice_voice_intent is out (else it goes with the response)
     first_text_at: float | None = None
     tools_used: list[str] = field(default_factory=list)
     error: str | None = None  # the translation key of the failure
@@ -196,6 +198,11 @@ class Turn:
     def elapsed_ms(self, at: float | None = None) -> float:
         """Milliseconds from the start of the turn to ``at`` (default now)."""
         return ((at if at is not None else time.monotonic()) - self.started) * 1000
+
+    @property
+    def total_ms(self) -> float:
+        """Milliseconds from the start of the turn to its answer (so far, if unfinished)."""
+        return self.elapsed_ms(self.finished)
 
     def text_started(self, at: float | None = None) -> None:
         """Record when the first answer text arrived (the first call wins)."""

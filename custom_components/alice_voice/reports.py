@@ -1,7 +1,13 @@
-"""What a finished turn reports: its summary for the HUD, and its latencies for the metrics."""
+"""What a finished turn reports: its events, its summary for the HUD, its latencies.
+
+The engine reports a turn in the loop iteration after its answer is returned,
+so that neither automations nor the HUD keep the answer waiting.
+"""
 
 from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
 
+from .events import fire_intent, fire_response
 from .metrics import Histogram, Metrics
 from .models import Turn
 from .router import RoutePath
@@ -11,7 +17,7 @@ from .status import AgentStatusTracker, Latency, PathUse, TurnSummary
 def turn_summary(turn: Turn, result: conversation.ConversationResult | None) -> TurnSummary:
     """The HUD's view of a finished turn; the words only when the agent allows it."""
     decision = turn.decision
-    total = turn.elapsed_ms()
+    total = turn.total_ms
     latency = {Latency.END_TO_END.value: round(total, 1)}
     if decision is not None:
         latency[Latency.ROUTER.value] = round(turn.route_ms or 0.0, 3)
@@ -47,12 +53,20 @@ HISTOGRAMS = {
 
 
 def report_turn(
+    hass: HomeAssistant,
     status: AgentStatusTracker,
     metrics: Metrics,
     turn: Turn,
     result: conversation.ConversationResult | None,
 ) -> TurnSummary:
-    """Put the finished turn in the agent's status and the entry's metrics."""
+    """Fire the finished turn's events, and put it in the agent's status and the metrics.
+
+    ``alice_voice_intent`` goes first when the turn has not fired it yet (a device
+    command Home Assistant's intents carried out before routing).
+    """
+    if turn.decision is not None and not turn.intent_fired:
+        fire_intent(hass, turn)
+    fire_response(hass, turn, result)
     summary = turn_summary(turn, result)
     agent_id = turn.agent.subentry_id
     status.turn_finished(agent_id, summary)

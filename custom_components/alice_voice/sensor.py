@@ -170,24 +170,40 @@ class AliceStatusSensor(AliceVoiceStatusEntity, SensorEntity):
         """Initialize from the description."""
         super().__init__(entry, subentry, description.key)
         self.entity_description = description
+        self._shown: tuple[Any, dict[str, Any] | None] | None = None  # what was last written
 
     @property
     @override
     def shows_voice_state(self) -> bool:
         return self.entity_description.key == "voice_status"
 
-    @property
     @override
-    def native_value(self) -> str | int | float | None:
-        """The figure now."""
-        return self.entity_description.value_fn(self.status)
+    async def async_added_to_hass(self) -> None:
+        """Show the figure the agent has now, then follow it."""
+        self._refresh()
+        await super().async_added_to_hass()
 
-    @property
     @override
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """More about it (the reason, the confidence, the percentiles...)."""
+    @callback
+    def _handle_status(self, key: str) -> None:
+        # Most of a turn's changes leave most figures as they were: write only those
+        # that moved (Home Assistant would drop the others, after building their state).
+        if key == self.subentry.subentry_id and self._refresh():
+            self.async_write_ha_state()
+
+    def _refresh(self) -> bool:
+        """Take the figure and its attributes from the status; whether they changed."""
+        status = self.status
+        value = self.entity_description.value_fn(status)
         attributes_fn = self.entity_description.attributes_fn
-        return attributes_fn(self.status) if attributes_fn else None
+        attributes = dict(attributes_fn(status)) if attributes_fn else None
+        if self._shown is not None and self._shown == (value, attributes):
+            return False
+        self._shown = (value, attributes)
+        self._attr_native_value = value
+        if attributes is not None:
+            self._attr_extra_state_attributes = attributes
+        return True
 
 
 #: assist_satellite states -> Alice's voice states.

@@ -218,7 +218,9 @@ class AgentStatusTracker:
 
     def agent(self, agent_id: str) -> AgentStatus:
         """Return the status of agent ``agent_id`` (its subentry id)."""
-        return self.agents.setdefault(agent_id, AgentStatus())
+        if (status := self.agents.get(agent_id)) is None:
+            status = self.agents[agent_id] = AgentStatus()
+        return status
 
     def _set_state(self, agent_id: str, state: VoiceState) -> None:
         status = self.agent(agent_id)
