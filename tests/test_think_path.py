@@ -33,9 +33,12 @@ from custom_components.alice_voice.const import (
     CONF_THINK_BUDGET,
     CONF_THINK_LEVEL,
     CONF_THINK_TIMEOUT,
+    DOMAIN,
     MAX_TOOL_ITERATIONS,
 )
-from custom_components.alice_voice.paths.think import format_tool, trim_history
+from custom_components.alice_voice.paths import PathKind
+from custom_components.alice_voice.paths.think import ThinkPath, trim_history
+from custom_components.alice_voice.paths.tool_specs import ToolSpecs, format_tool
 from simulators.ollama import ChatRequest, OllamaTestServer, ScriptedReply
 
 from .common import async_setup, converse, set_agent, source, speech, state_of
@@ -685,6 +688,66 @@ def test_format_tool_without_description() -> None:
     assert spec["function"]["name"] == "alice_voice__test"
     assert "description" not in spec["function"]
     assert spec["function"]["parameters"]["required"] == ["query"]
+
+
+def _named_tool(name: str, schema: dict[Any, Any]) -> llm.Tool:
+    tool = _Tool()
+    tool.name = name
+    tool.parameters = probatio.Schema(schema)
+    return tool
+
+
+def test_tool_specs_are_converted_once() -> None:
+    """The same tool, even a new object of it, gets the spec made the first time."""
+    specs = ToolSpecs()
+    rooms = {probatio.Required("area"): probatio.In(["kök", "hall"])}
+    first = specs.specs([_named_tool("a", rooms), _named_tool("b", {})], None)
+    again = specs.specs([_named_tool("a", dict(rooms)), _named_tool("b", {})], None)
+    assert [id(spec) for spec in again] == [id(spec) for spec in first]
+    assert len(specs) == 2
+    assert first[0]["function"]["parameters"]["properties"]["area"]["enum"] == ["kök", "hall"]
+
+    # The same name with another schema, or another serializer, is another spec.
+    more_rooms = {probatio.Required("area"): probatio.In(["kök", "hall", "sovrum"])}
+    (changed,) = specs.specs([_named_tool("a", more_rooms)], None)
+    assert changed["function"]["parameters"]["properties"]["area"]["enum"] == [
+        "kök",
+        "hall",
+        "sovrum",
+    ]
+    (serialized,) = specs.specs([_named_tool("a", rooms)], llm.selector_serializer)
+    assert serialized is not first[0]
+    assert len(specs) == 4
+
+
+def test_tool_specs_keep_a_bounded_number() -> None:
+    specs = ToolSpecs(size=2)
+    for name in ("a", "b", "c"):
+        specs.specs([_named_tool(name, {})], None)
+    assert len(specs) == 2
+    (spec,) = specs.specs([_named_tool("a", {})], None)  # the oldest went: made again
+    assert spec["function"]["name"] == "a"
+    assert len(specs) == 2
+
+
+async def test_the_assist_tools_are_converted_once(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    agent_id: str,
+) -> None:
+    """Home Assistant's API gives new tool objects every turn; their specs are made once."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    think = entry.runtime_data.engine.paths[PathKind.THINK]
+    assert isinstance(think, ThinkPath)
+    await converse(hass, THINK_TEXT)
+    kept = len(think.tool_specs)
+    assert kept > 0
+    await converse(hass, THINK_TEXT)
+    first, second = ollama_server.chat_requests
+    assert len(think.tool_specs) == kept  # nothing new was converted
+    assert second.tools == first.tools
+    assert first.tool_names  # the model was offered the tools
 
 
 def test_trim_history() -> None:

@@ -18,7 +18,6 @@ from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.helpers.json import json_dumps
-import probatio
 
 from ..backends.ollama import (
     ChatChunk,
@@ -40,19 +39,7 @@ from ..models import ThinkSettings, Turn
 from ..phrases import phrase
 from ..results import model_answer
 from . import Step
-
-
-def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
-    """Describe a Home Assistant tool the way Ollama wants it."""
-    spec: dict[str, Any] = {
-        "name": tool.name,
-        "parameters": probatio.to_openapi(
-            tool.parameters, custom_serializer=custom_serializer, openapi_version="3.1.0"
-        ),
-    }
-    if tool.description:
-        spec["description"] = tool.description
-    return {"type": "function", "function": spec}
+from .tool_specs import ToolSpecs
 
 
 def convert_content(content: conversation.Content) -> dict[str, Any]:
@@ -113,10 +100,13 @@ class ThinkResult:
 class ToolLoop:
     """The local model's tool loop over one chat log."""
 
-    def __init__(self, coordinator: AliceVoiceCoordinator, settings: ThinkSettings) -> None:
-        """Initialize with the entry's coordinator (its Ollama client) and the agent's settings."""
+    def __init__(
+        self, coordinator: AliceVoiceCoordinator, settings: ThinkSettings, tool_specs: ToolSpecs
+    ) -> None:
+        """Initialize with the coordinator (its Ollama client), settings and tool specs."""
         self.coordinator = coordinator
         self.settings = settings
+        self.tool_specs = tool_specs
 
     def _error(self, err: OllamaError) -> AliceVoiceTurnError:
         if isinstance(err, OllamaModelNotFoundError):
@@ -151,10 +141,9 @@ class ToolLoop:
             raise self._error(err) from err
         tools: list[dict[str, Any]] | None = None
         if chat_log.llm_api is not None and info.supports_tools:
-            tools = [
-                format_tool(tool, chat_log.llm_api.custom_serializer)
-                for tool in chat_log.llm_api.tools
-            ]
+            tools = self.tool_specs.specs(
+                chat_log.llm_api.tools, chat_log.llm_api.custom_serializer
+            )
         result = ThinkResult()
         try:
             # However steadily the model streams, a turn ends: a stream that never
@@ -340,6 +329,7 @@ class ThinkPath:
         self.coordinator = coordinator
         self.guardrails = guardrails
         self.llm_data = llm_data
+        self.tool_specs = ToolSpecs()  # the tools' specs, converted once for every turn
 
     async def async_answer(
         self, turn: Turn, chat_log: conversation.ChatLog, step: Step
@@ -358,7 +348,7 @@ class ThinkPath:
             turn, chat_log, self.guardrails.tool_guard(turn), live_context=True
         )
         try:
-            result = await ToolLoop(coordinator, agent.think).async_run(
+            result = await ToolLoop(coordinator, agent.think, self.tool_specs).async_run(
                 turn.entity_id,
                 chat_log,
                 budget=step.budget,
