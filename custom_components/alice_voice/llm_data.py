@@ -27,6 +27,7 @@ internal it relies on, where Home Assistant's device overview sits in the
 Assist prompt, is isolated in :func:`device_overview`.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -304,7 +305,13 @@ class LLMDataProvider:
             except HomeAssistantError as err:
                 LOGGER.error("The agent's tools are not available: %s", err)
                 raise AliceVoiceTurnError("llm_api_unavailable") from err
+            # Home Assistant builds the API (its tools, and a prompt with an overview of
+            # every exposed entity) and the live state in one go each, a millisecond or
+            # more of the event loop on a small machine: let other conversations' turns
+            # run in between, and after.
+            await asyncio.sleep(0)
             api = await self._async_turn_api(turn, base, guard, live_context)
+            await asyncio.sleep(0)
         try:
             await chat_log.async_provide_llm_data(
                 llm_context,
