@@ -9,6 +9,7 @@ and the ``alice_voice_response`` event.
 from collections.abc import Awaitable, Callable
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_LLM_HASS_API, STATE_OFF, STATE_ON
@@ -120,6 +121,34 @@ async def test_swedish_turn_turns_on_the_kitchen_light(
     assert second.tool_results[0]["error"] is False
     targets = {t["id"] for t in second.tool_results[0]["data"]["data"]["success"]}
     assert targets == {"kok", kitchen}
+
+
+async def test_home_assistants_matcher_is_asked_once_when_it_knows_nothing(
+    hass: HomeAssistant,
+    demo_home: dict[str, str],
+    ollama_server: OllamaTestServer,
+    agent_id: str,
+) -> None:
+    """A device request HA's matcher recognises nothing in is not matched again after routing.
+
+    The router sends it to HA's intents first, then the model; the matcher's answer
+    would be the same, so only the search made before routing is paid. A request it
+    recognises as something other than a device command is still asked again.
+    """
+    turn_on_kitchen(ollama_server)
+    asked = patch.object(
+        conversation, "async_handle_intents", wraps=conversation.async_handle_intents
+    )
+    with asked as handle_intents:
+        result = await converse(hass, LIGHT_REQUEST)
+        assert source(result) == "local_ai"
+        assert state_of(hass, demo_home["kitchen_light"]) == STATE_ON
+        assert handle_intents.call_count == 1  # before routing only
+
+        handle_intents.reset_mock()
+        result = await converse(hass, "vad är klockan")
+        assert source(result) == "ha_local_intents"  # HA's time intent, after routing
+        assert handle_intents.call_count == 2
 
 
 async def test_answer_streams_into_the_chat_log(

@@ -8,7 +8,9 @@ sensitive is rejected by the guardrails, which ask first.
 A device command goes to the matcher before Alice's router even runs
 (:meth:`HaIntentsPath.async_device_first`): the commonest turn pays only what
 Home Assistant's own agent pays. Only device intents are taken that way; a
-miss (anything else) is routed as usual.
+miss (anything else) is routed as usual. When the matcher recognised nothing at
+all in the text, a routed step here does not ask it again: the answer would be
+the same, and a miss is the matcher's costliest search.
 """
 
 from typing import Final
@@ -48,6 +50,8 @@ class HaIntentsPath:
         self, turn: Turn, chat_log: conversation.ChatLog, step: Step
     ) -> conversation.ConversationResult | None:
         """Run the intent that matches the turn, if one does."""
+        if turn.ha_recognized_nothing:
+            return None
         response = await conversation.async_handle_intents(
             self.hass,
             turn.user_input,
@@ -72,8 +76,11 @@ class HaIntentsPath:
         """
         guard = self.guardrails.intent_filter(turn)
         matched: list[RecognizeResult] = []
+        recognized_any = False
 
         def only_devices(result: RecognizeResult) -> bool:
+            nonlocal recognized_any
+            recognized_any = True
             if result.intent.name not in DEVICE_INTENTS:
                 return True
             if guard(result):
@@ -84,6 +91,8 @@ class HaIntentsPath:
         response = await conversation.async_handle_intents(
             self.hass, turn.user_input, chat_log, intent_filter=only_devices
         )
+        # The filter is asked only about a recognised intent: never asked, none was.
+        turn.ha_recognized_nothing = not recognized_any
         if response is None or not matched:
             return None
         recognized = matched[-1]
