@@ -300,15 +300,16 @@ class LLMDataProvider:
         llm_context = turn.user_input.as_llm_context(DOMAIN)
         api: TurnAPI | None = None
         if agent.llm_apis:
+            # Home Assistant builds the API (its tools, and a prompt with an overview of
+            # every exposed entity) and the live state in one go each, a millisecond or
+            # more of the event loop on a small machine: let other conversations' turns
+            # run before, between and after.
+            await asyncio.sleep(0)
             try:
                 base = await llm.async_get_api(self.hass, agent.llm_apis, llm_context)
             except HomeAssistantError as err:
                 LOGGER.error("The agent's tools are not available: %s", err)
                 raise AliceVoiceTurnError("llm_api_unavailable") from err
-            # Home Assistant builds the API (its tools, and a prompt with an overview of
-            # every exposed entity) and the live state in one go each, a millisecond or
-            # more of the event loop on a small machine: let other conversations' turns
-            # run in between, and after.
             await asyncio.sleep(0)
             api = await self._async_turn_api(turn, base, guard, live_context)
             await asyncio.sleep(0)
