@@ -37,6 +37,7 @@ def states_of(hass: HomeAssistant, entity_id: str) -> list[str]:
     """The states ``entity_id`` takes from now on, in order (a list that fills up)."""
     changes: list[str] = []
 
+    @callback  # in the loop, in order (a plain function would run in the executor)
     def follow(event: Event[EventStateChangedData]) -> None:
         if event.data["entity_id"] == entity_id and (new := event.data["new_state"]) is not None:
             changes.append(new.state)
@@ -163,7 +164,7 @@ async def test_only_the_figures_that_moved_are_written(
     rewritten: list[str] = []
     hass.bus.async_listen(
         "state_reported",
-        lambda event: rewritten.append(event.data["entity_id"]),
+        callback(lambda event: rewritten.append(event.data["entity_id"])),
         event_filter=callback(lambda data: True),
     )
     await converse(hass, "tänd lampan i köket")
@@ -223,6 +224,7 @@ async def test_activity_events(
     fired: list[str] = []
     activity = eid(hass, "event.activity")
 
+    @callback
     def follow(event: Event[EventStateChangedData]) -> None:
         new = event.data["new_state"]
         if event.data["entity_id"] == activity and new and "event_type" in new.attributes:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components import conversation
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.core import Context, Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -80,6 +80,7 @@ async def test_events_follow_the_answer(
     await async_setup(hass, mock_config_entry)
     fired: list[tuple[str, dict[str, Any]]] = []
 
+    @callback  # run in the loop, as it fires: not in the executor
     def record(event: Event[Any]) -> None:
         fired.append((str(event.event_type), dict(event.data)))
 
