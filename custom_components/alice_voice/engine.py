@@ -192,7 +192,6 @@ class AliceVoiceEngine:
             turn.speculation.discard()  # not a fast cloud answer: stop it now
             turn.speculation = None
         fire_intent(self.hass, turn)
-        turn.intent_fired = True
         if self._may_think(turn):
             self.coordinator.async_prewarm(turn.agent)
 

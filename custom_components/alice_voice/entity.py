@@ -75,5 +75,11 @@ class AliceVoiceStatusEntity(AliceVoiceEntity):
 
     @callback
     def _handle_status(self, key: str) -> None:
-        if key == self.subentry.subentry_id:
+        # Most of a turn's changes leave most figures as they were: write only what moved
+        # (Home Assistant would drop the rest, but only after building their states).
+        if key == self.subentry.subentry_id and self._refresh():
             self.async_write_ha_state()
+
+    def _refresh(self) -> bool:
+        """Take what the entity shows from the status; whether it changed."""
+        return True

@@ -183,7 +183,6 @@ class Turn:
     escalated: bool = False  # the cloud handed the turn to the local model
     fallback_from: Backend | None = None
     route_ms: float | None = None
-    intent_fired: bool = False  # alice_voice_intent is out (else it goes with the response)
     ha_recognized_nothing: bool = False  # HA's matcher found no intent at all in the text
     first_text_at: float | None = None
     tools_used: list[str] = field(default_factory=list)

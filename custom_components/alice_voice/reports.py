@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from .events import fire_intent, fire_response
 from .metrics import Histogram, Metrics
 from .models import Turn
-from .router import RoutePath
+from .router import RoutePath, RouteReason
 from .status import AgentStatusTracker, Latency, PathUse, TurnSummary
 
 
@@ -61,10 +61,10 @@ def report_turn(
 ) -> TurnSummary:
     """Fire the finished turn's events, and put it in the agent's status and the metrics.
 
-    ``alice_voice_intent`` goes first when the turn has not fired it yet (a device
-    command Home Assistant's intents carried out before routing).
+    A device command Home Assistant's intents carried out before routing fires its
+    ``alice_voice_intent`` here, first; a routed turn fired it once it was routed.
     """
-    if turn.decision is not None and not turn.intent_fired:
+    if turn.decision is not None and turn.decision.reason is RouteReason.HA_INTENT_MATCH:
         fire_intent(hass, turn)
     fire_response(hass, turn, result)
     summary = turn_summary(turn, result)

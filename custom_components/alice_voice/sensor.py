@@ -170,7 +170,7 @@ class AliceStatusSensor(AliceVoiceStatusEntity, SensorEntity):
         """Initialize from the description."""
         super().__init__(entry, subentry, description.key)
         self.entity_description = description
-        self._shown: tuple[Any, dict[str, Any] | None] | None = None  # what was last written
+        self._attr_extra_state_attributes = {}
 
     @property
     @override
@@ -184,25 +184,16 @@ class AliceStatusSensor(AliceVoiceStatusEntity, SensorEntity):
         await super().async_added_to_hass()
 
     @override
-    @callback
-    def _handle_status(self, key: str) -> None:
-        # Most of a turn's changes leave most figures as they were: write only those
-        # that moved (Home Assistant would drop the others, after building their state).
-        if key == self.subentry.subentry_id and self._refresh():
-            self.async_write_ha_state()
-
     def _refresh(self) -> bool:
         """Take the figure and its attributes from the status; whether they changed."""
         status = self.status
         value = self.entity_description.value_fn(status)
         attributes_fn = self.entity_description.attributes_fn
-        attributes = dict(attributes_fn(status)) if attributes_fn else None
-        if self._shown is not None and self._shown == (value, attributes):
+        attributes = dict(attributes_fn(status)) if attributes_fn else {}
+        if value == self._attr_native_value and attributes == self._attr_extra_state_attributes:
             return False
-        self._shown = (value, attributes)
         self._attr_native_value = value
-        if attributes is not None:
-            self._attr_extra_state_attributes = attributes
+        self._attr_extra_state_attributes = attributes
         return True
 
 
