@@ -23,6 +23,7 @@ from custom_components.alice_voice.backends.speech import (
     sentences,
     wav_header,
 )
+from simulators.fixtures import sdk_client
 from simulators.speech import Faults, SpeechTestServer, synthesize
 
 SPEECH_LOGGER: Final = "custom_components.alice_voice.backends.speech"
@@ -67,9 +68,8 @@ async def server(socket_enabled: None) -> AsyncIterator[SpeechTestServer]:
 @pytest.fixture
 async def sdk(server: SpeechTestServer) -> AsyncIterator[AsyncOpenAI]:
     """An SDK client for the server."""
-    client = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield client
-    await client.close()
+    async with sdk_client(server) as client:
+        yield client
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from openai import (
 )
 import pytest
 
+from simulators.fixtures import sdk_client
 from simulators.speech import (
     DEFAULT_API_KEY,
     SAMPLE_RATE,
@@ -46,9 +47,8 @@ async def server(socket_enabled: None) -> AsyncIterator[SpeechTestServer]:
 @pytest.fixture
 async def client(server: SpeechTestServer) -> AsyncIterator[AsyncOpenAI]:
     """An SDK client pointed at the server."""
-    sdk = AsyncOpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
-    yield sdk
-    await sdk.close()
+    async with sdk_client(server) as sdk:
+        yield sdk
 
 
 async def speak(client: AsyncOpenAI, text: str = TEXT, **kwargs: Any) -> bytes:
